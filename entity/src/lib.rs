@@ -1,0 +1,60 @@
+//! SeaORM entities for every Parley table, and the tenant-scoped finders that handlers use
+//! instead of a bare `find()`: a row of another workspace behaves exactly like a missing one.
+
+pub mod api_key;
+pub mod contact;
+pub mod conversation;
+pub mod member;
+pub mod message;
+pub mod send_attempt;
+pub mod sender;
+pub mod server_setting;
+pub mod webhook_event;
+pub mod workspace;
+
+use sea_orm::{ColumnTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, Select};
+use uuid::Uuid;
+
+/// An entity whose rows belong to one workspace.
+pub trait WorkspaceScoped: EntityTrait {
+    /// The column holding the owning workspace's id.
+    fn workspace_column() -> Self::Column;
+
+    /// Every row of `workspace_id`.
+    fn find_in_workspace(workspace_id: Uuid) -> Select<Self> {
+        Self::find().filter(Self::workspace_column().eq(workspace_id))
+    }
+
+    /// The row `id`, only if it belongs to `workspace_id`.
+    fn find_by_id_in_workspace(workspace_id: Uuid, id: Uuid) -> Select<Self>
+    where
+        <Self::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+    {
+        Self::find_by_id(id).filter(Self::workspace_column().eq(workspace_id))
+    }
+}
+
+macro_rules! workspace_scoped {
+    ($($module:ident),* $(,)?) => {$(
+        impl WorkspaceScoped for $module::Entity {
+            fn workspace_column() -> Self::Column {
+                $module::Column::WorkspaceId
+            }
+        }
+    )*};
+}
+
+workspace_scoped!(
+    api_key,
+    contact,
+    conversation,
+    member,
+    message,
+    send_attempt,
+    sender
+);
+
+/// A new primary key: UUID v7, so ids sort by creation time.
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}

@@ -1,0 +1,15 @@
+//! Parley's schema, as sea-orm-migration migrations. Constraints that the application relies on
+//! (uniqueness, foreign keys, allowed enum values) live here, so that they hold whatever the code does.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_create_tables::Migration)]
+    }
+}
