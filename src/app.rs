@@ -1,0 +1,158 @@
+//! Builds the application: database, migrations, secrets, routes and the listening socket.
+//! [`Application::build`] binds (port 0 in tests) and returns before serving, so that callers know
+//! the address; [`Application::run_until_stopped`] serves until a shutdown signal.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    http::{StatusCode, header},
+    middleware,
+    response::IntoResponse,
+    routing::get,
+};
+use metrics_exporter_prometheus::PrometheusHandle;
+use sea_orm::DatabaseConnection;
+use tokio::{net::TcpListener, sync::Notify};
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::{
+    config::Config,
+    db::{self, ServerSecrets},
+    error::AppError,
+    graphql::{self, ParleySchema},
+    telemetry,
+};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub secrets: Arc<ServerSecrets>,
+    pub schema: ParleySchema,
+    pub metrics: PrometheusHandle,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects, migrates, loads or generates secrets, and binds `config.listen`.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::connect(&config)
+            .await
+            .context("cannot connect to the database")?;
+        db::migrate(&db)
+            .await
+            .context("cannot apply database migrations")?;
+        let secrets = ServerSecrets::load(&db, &config)
+            .await
+            .context("cannot load server secrets")?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            schema: graphql::build_schema(Some(db.clone())),
+            db,
+            config: Arc::new(config),
+            secrets: Arc::new(secrets),
+            metrics: telemetry::metrics_handle(),
+        };
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+            addr,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish, for at most the
+    /// configured grace period.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let grace = self.state.config.shutdown_grace();
+        let stopping = Arc::new(Notify::new());
+        let notify = stopping.clone();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            notify.notify_one();
+        });
+        tokio::select! {
+            result = server.into_future() => result,
+            () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(?grace, "in-flight requests outlived the grace period; exiting");
+                Ok(())
+            }
+        }
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::routes::get).post(graphql::routes::post),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(telemetry::set_request_id_layer())
+                .layer(telemetry::trace_layer())
+                .layer(telemetry::propagate_request_id_layer())
+                .layer(middleware::from_fn(telemetry::record_metrics))
+                // One limit for every route: refuses by Content-Length up front and stops reading
+                // a streamed body at the limit. axum's own default would only cover its extractors.
+                .layer(RequestBodyLimitLayer::new(max_body))
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .with_state(state)
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if db::is_reachable(&state.db).await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found("route")
+}

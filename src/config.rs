@@ -1,0 +1,182 @@
+//! Configuration: defaults, then an optional `parley.toml`, then `PARLEY_*` environment variables,
+//! validated once at start-up. Secrets are held in [`SecretString`] so that they never print.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Shortest accepted user-provided JWT secret or secret key, in bytes.
+const MIN_SECRET_LEN: usize = 32;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `sqlite://…` (embedded, the default) or `postgres://…`.
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// HS256 key for member tokens; generated and kept in the database when unset.
+    pub jwt_secret: Option<SecretString>,
+    /// Key that seals sender access tokens at rest; generated and kept when unset.
+    pub secret_key: Option<SecretString>,
+    pub graph_api_url: String,
+    pub graph_api_version: String,
+    /// Meta app secret that signs webhook deliveries.
+    pub app_secret: Option<SecretString>,
+    /// Token Meta echoes in its webhook verification handshake.
+    pub webhook_verify_token: Option<SecretString>,
+    pub signup: SignupMode,
+    /// Largest request body accepted on any route, `/graphql` included.
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may run on after SIGTERM before the process exits anyway.
+    pub shutdown_grace_secs: u64,
+    /// Largest number of pooled database connections.
+    pub database_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignupMode {
+    Open,
+    Closed,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://parley.db?mode=rwc".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            jwt_secret: None,
+            secret_key: None,
+            graph_api_url: "https://graph.facebook.com".into(),
+            graph_api_version: "v23.0".into(),
+            app_secret: None,
+            webhook_verify_token: None,
+            signup: SignupMode::Open,
+            max_body_bytes: 1024 * 1024,
+            shutdown_grace_secs: 30,
+            database_max_connections: 16,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration could not be read: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads `file` (if it exists) and the `PARLEY_*` environment over the defaults, and validates.
+    pub fn load(file: &Path) -> Result<Self, ConfigError> {
+        let config: Config = Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("PARLEY_").map(|key| key.as_str().to_ascii_lowercase().into()))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde's types cannot: URL schemes, secret lengths, sane limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return invalid("PARLEY_DATABASE_URL must start with sqlite: or postgres://".into());
+        }
+        for (name, secret) in [
+            ("PARLEY_JWT_SECRET", &self.jwt_secret),
+            ("PARLEY_SECRET_KEY", &self.secret_key),
+        ] {
+            if let Some(secret) = secret
+                && secret.expose_secret().len() < MIN_SECRET_LEN
+            {
+                return invalid(format!(
+                    "{name} must be at least {MIN_SECRET_LEN} bytes long"
+                ));
+            }
+        }
+        match reqwest::Url::parse(&self.graph_api_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+            _ => return invalid("PARLEY_GRAPH_API_URL must be an http(s) URL".into()),
+        }
+        if !self.graph_api_version.starts_with('v') {
+            return invalid("PARLEY_GRAPH_API_VERSION must look like v23.0".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return invalid("PARLEY_MAX_BODY_BYTES must be at least 1024".into());
+        }
+        if self.database_max_connections == 0 {
+            return invalid("PARLEY_DATABASE_MAX_CONNECTIONS must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let config = Config {
+            jwt_secret: Some("short".into()),
+            ..Config::default()
+        };
+        assert!(matches!(config.validate(), Err(ConfigError::Invalid(_))));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = Config {
+            jwt_secret: Some("a-very-long-secret-that-must-never-be-logged".into()),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("never-be-logged"));
+    }
+
+    #[test]
+    // figment's Jail fixes the closure's error type.
+    #[allow(clippy::result_large_err)]
+    fn file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "parley.toml",
+                "listen = \"127.0.0.1:9000\"\nsignup = \"closed\"\ngraph_api_version = \"v22.0\"",
+            )?;
+            jail.set_env("PARLEY_LISTEN", "127.0.0.1:9100");
+            jail.set_env("PARLEY_JWT_SECRET", "12345678901234567890123456789012345");
+            let config = Config::load(Path::new("parley.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen.port(), 9100);
+            assert_eq!(config.signup, SignupMode::Closed);
+            assert_eq!(config.graph_api_version, "v22.0");
+            assert_eq!(
+                config.jwt_secret.unwrap().expose_secret(),
+                "12345678901234567890123456789012345"
+            );
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,211 @@
+//! One error type for the whole server.
+//!
+//! - A client's mistake is an [`AppError::Client`] with one of the contract's [`ErrorCode`]s and a
+//!   message meant for the client; it is returned as is.
+//! - Anything else (a failed query, a bug) is [`AppError::Internal`]: logged with its context and
+//!   answered with an opaque `internal_error`, never with its details.
+//! - A database that cannot be reached is [`AppError::Unavailable`]: 503, so that clients retry.
+//!
+//! REST turns an error into `{"error": {"code", "message", "status"}}`; GraphQL puts the same code
+//! in `extensions.code`.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use sea_orm::DbErr;
+use serde_json::json;
+
+/// The contract's error codes, spelled as clients see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    MissingBearerToken,
+    InvalidBearerToken,
+    InsufficientScope,
+    Forbidden,
+    InvalidRequest,
+    InvalidPhoneNumber,
+    InvalidMediaUrl,
+    WhatsappNotConfigured,
+    WhatsappNotConnected,
+    SenderSelectionForbidden,
+    SenderNotAllowed,
+    RecipientNotFound,
+    CustomerServiceWindowClosed,
+    IdempotencyConflict,
+    RateLimited,
+    TemplateMalformed,
+    MetaError,
+    NotFound,
+    PayloadTooLarge,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingBearerToken => "missing_bearer_token",
+            Self::InvalidBearerToken => "invalid_bearer_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::Forbidden => "forbidden",
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidPhoneNumber => "invalid_phone_number",
+            Self::InvalidMediaUrl => "invalid_media_url",
+            Self::WhatsappNotConfigured => "whatsapp_not_configured",
+            Self::WhatsappNotConnected => "whatsapp_not_connected",
+            Self::SenderSelectionForbidden => "sender_selection_forbidden",
+            Self::SenderNotAllowed => "sender_not_allowed",
+            Self::RecipientNotFound => "recipient_not_found",
+            Self::CustomerServiceWindowClosed => "customer_service_window_closed",
+            Self::IdempotencyConflict => "idempotency_conflict",
+            Self::RateLimited => "rate_limited",
+            Self::TemplateMalformed => "template_malformed",
+            Self::MetaError => "meta_error",
+            Self::NotFound => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::MissingBearerToken | Self::InvalidBearerToken => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope
+            | Self::Forbidden
+            | Self::SenderSelectionForbidden
+            | Self::SenderNotAllowed => StatusCode::FORBIDDEN,
+            Self::InvalidRequest
+            | Self::InvalidPhoneNumber
+            | Self::InvalidMediaUrl
+            | Self::WhatsappNotConfigured
+            | Self::TemplateMalformed => StatusCode::BAD_REQUEST,
+            Self::WhatsappNotConnected
+            | Self::CustomerServiceWindowClosed
+            | Self::IdempotencyConflict => StatusCode::CONFLICT,
+            Self::RecipientNotFound | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::MetaError => StatusCode::BAD_GATEWAY,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+}
+
+/// Deliberately not `Display`: async-graphql turns any `Display` error into a client-visible
+/// message, which would leak internal errors; [`From<AppError>`] for GraphQL errors is the only way.
+#[derive(Debug)]
+pub enum AppError {
+    Client { code: ErrorCode, message: String },
+    Unavailable(DbErr),
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn client(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Client {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::client(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// The code a client sees.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Client { code, .. } => code.as_str(),
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Client { code, .. } => code.status(),
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a client sees: internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Client { message, .. } => message.clone(),
+            Self::Unavailable(_) => "the service is temporarily unavailable; retry later".into(),
+            Self::Internal(_) => "internal error".into(),
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            Self::Client { .. } => {}
+            Self::Unavailable(error) => tracing::warn!(error = %error, "database unavailable"),
+            Self::Internal(error) => tracing::error!(error = ?error, "internal error"),
+        }
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Internal(error)
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(error: DbErr) -> Self {
+        match error {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(error),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let body = json!({
+            "error": {
+                "code": self.code(),
+                "message": self.public_message(),
+                "status": status.as_u16(),
+            }
+        });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(error: AppError) -> Self {
+        use async_graphql::ErrorExtensions;
+        error.log();
+        let code = error.code();
+        async_graphql::Error::new(error.public_message()).extend_with(|_, extensions| {
+            extensions.set("code", code);
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_errors_are_opaque() {
+        let response =
+            AppError::Internal(anyhow::anyhow!("password=hunter2 leaked")).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!body.contains("hunter2"));
+        assert!(body.contains("\"internal_error\""));
+    }
+
+    #[test]
+    fn client_errors_keep_their_code_and_status() {
+        let error = AppError::client(ErrorCode::IdempotencyConflict, "different body");
+        assert_eq!(error.code(), "idempotency_conflict");
+        assert_eq!(error.status(), StatusCode::CONFLICT);
+    }
+}

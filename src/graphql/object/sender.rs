@@ -1,0 +1,77 @@
+use async_graphql::{Enum, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::sender;
+
+/// How a sender reaches WhatsApp.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::sender::SenderKind")]
+pub enum SenderKind {
+    /// A WhatsApp Business number on Meta's Cloud API.
+    CloudApi,
+    /// A simulated number: the whole flow without a Meta account.
+    Sandbox,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::sender::SenderStatus")]
+pub enum SenderStatus {
+    Connected,
+    /// Its access token was rejected or it was disconnected; sends fail with `whatsapp_not_connected`.
+    Disconnected,
+}
+
+/// A WhatsApp Business number messages are sent from.
+pub struct Sender(pub sender::Model);
+
+#[Object]
+impl Sender {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn kind(&self) -> SenderKind {
+        self.0.kind.into()
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// E.164, with a leading `+`.
+    async fn phone_number(&self) -> String {
+        super::e164(&self.0.phone_number)
+    }
+
+    /// Meta's id of the number.
+    async fn phone_number_id(&self) -> &str {
+        &self.0.phone_number_id
+    }
+
+    /// The WhatsApp Business Account the number belongs to.
+    async fn waba_id(&self) -> Option<&str> {
+        self.0.waba_id.as_deref()
+    }
+
+    async fn status(&self) -> SenderStatus {
+        self.0.status.into()
+    }
+
+    /// Why the sender is disconnected, when it is.
+    async fn status_reason(&self) -> Option<&str> {
+        self.0.status_reason.as_deref()
+    }
+
+    /// Most messages sent per day; none means WhatsApp's own tier limit.
+    async fn daily_limit(&self) -> Option<i32> {
+        self.0.daily_limit
+    }
+
+    /// Pacing of the dispatcher for this number.
+    async fn messages_per_second(&self) -> i32 {
+        self.0.messages_per_second
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

@@ -1,0 +1,9 @@
+//! Parley: a self-hosted, multi-tenant WhatsApp messaging backend for CRMs.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod telemetry;
