@@ -1,0 +1,160 @@
+//! The test harness: fresh databases, a running server, and deadline-bound polling.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use parley::{app::Application, config::Config};
+use reqwest::Url;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// A database of its own for one test: a temporary SQLite file, or a new Postgres database on the
+/// server named by `PARLEY_TEST_DATABASE_URL`.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        match std::env::var("PARLEY_TEST_DATABASE_URL") {
+            Ok(base) if base.starts_with("postgres") => {
+                let name = format!("parley_it_{}", uuid::Uuid::now_v7().simple());
+                let admin = Database::connect(&base)
+                    .await
+                    .expect("PARLEY_TEST_DATABASE_URL is reachable");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("can create a test database");
+                admin.close().await.ok();
+                let mut url = Url::parse(&base).expect("PARLEY_TEST_DATABASE_URL is a URL");
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    _dir: None,
+                }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                Self {
+                    url: format!("sqlite://{}/parley.db?mode=rwc", dir.path().display()),
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        Config {
+            database_url: self.url.clone(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_max_connections: 5,
+            shutdown_grace_secs: 5,
+            ..Config::default()
+        }
+    }
+
+    pub async fn connect(&self) -> DatabaseConnection {
+        parley::db::connect(&self.config())
+            .await
+            .expect("test database reachable")
+    }
+}
+
+/// A running Parley server and a client for it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub test_db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh database, with `configure` applied to the test configuration.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let test_db = TestDb::new().await;
+        Self::spawn_on(test_db, configure).await
+    }
+
+    /// Starts a server on an existing test database.
+    pub async fn spawn_on(test_db: TestDb, configure: impl FnOnce(&mut Config)) -> Self {
+        let mut config = test_db.config();
+        configure(&mut config);
+        let app = Application::build(config)
+            .await
+            .expect("application builds");
+        let addr = app.addr();
+        let db = app.state().db.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            stopped.await.ok();
+        }));
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            db,
+            test_db,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a GraphQL document and returns the whole JSON response.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.client
+            .post(self.url("/graphql"))
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("graphql request")
+            .json()
+            .await
+            .expect("graphql response is JSON")
+    }
+
+    /// Stops the server gracefully and hands back its database, for a restart.
+    pub async fn stop(mut self) -> TestDb {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
+        }
+        self.db.clone().close().await.ok();
+        self.test_db
+    }
+}
+
+/// Polls `check` until it yields a value or `deadline` passes.
+pub async fn eventually<T, F, Fut>(deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "condition not met within {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

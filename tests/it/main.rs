@@ -1,0 +1,11 @@
+//! Parley's integration tests: each starts the real server on port 0 against a fresh database —
+//! SQLite by default, Postgres when `PARLEY_TEST_DATABASE_URL` names a server.
+
+mod helpers;
+
+mod cli;
+mod constraints;
+mod limits;
+mod ops;
+mod schema;
+mod shutdown;
