@@ -1,0 +1,8 @@
+//! Parsed values the rest of Parley takes instead of raw strings: each is built by a `parse`
+//! that checks the contract's rules once, so code holding one never checks again.
+
+pub mod media_url;
+pub mod phone;
+
+pub use media_url::MediaUrl;
+pub use phone::Phone;
