@@ -6,6 +6,7 @@ pub mod contact;
 pub mod conversation;
 pub mod member;
 pub mod message;
+pub mod rate_limit_window;
 pub mod send_attempt;
 pub mod sender;
 pub mod server_setting;

@@ -7,5 +7,6 @@ mod cli;
 mod constraints;
 mod limits;
 mod ops;
+mod ratelimit;
 mod schema;
 mod shutdown;
