@@ -11,6 +11,7 @@ use axum::{
     http::{StatusCode, header},
     middleware,
     response::IntoResponse,
+    handler::Handler,
     routing::get,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -20,10 +21,12 @@ use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::{
+    auth::{self, extract::Surface},
     config::Config,
     db::{self, ServerSecrets},
     error::AppError,
     graphql::{self, ParleySchema},
+    rest,
     telemetry,
 };
 
@@ -60,11 +63,16 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let (config, secrets) = (Arc::new(config), Arc::new(secrets));
         let state = AppState {
-            schema: graphql::build_schema(Some(db.clone())),
+            schema: graphql::build_schema(Some(graphql::SchemaDeps {
+                db: db.clone(),
+                config: config.clone(),
+                secrets: secrets.clone(),
+            })),
             db,
-            config: Arc::new(config),
-            secrets: Arc::new(secrets),
+            config,
+            secrets,
             metrics: telemetry::metrics_handle(),
         };
         Ok(Self {
@@ -109,11 +117,17 @@ impl Application {
 
 fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
+    let graphql_auth = middleware::from_fn_with_state(
+        (state.clone(), Surface::GraphQl),
+        auth::extract::authenticate_request,
+    );
     Router::new()
         .route(
             "/graphql",
-            get(graphql::routes::get).post(graphql::routes::post),
+            get(graphql::routes::get).post(graphql::routes::post.layer(graphql_auth)),
         )
+        .nest("/api/v1", rest::router(state.clone()))
+        .route("/openapi.json", get(rest::openapi))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -21,6 +21,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// HS256 key for member tokens; generated and kept in the database when unset.
     pub jwt_secret: Option<SecretString>,
+    /// Lifetime of a member token issued by `login` or `signUp`.
+    pub jwt_ttl_secs: u64,
     /// Key that seals sender access tokens at rest; generated and kept when unset.
     pub secret_key: Option<SecretString>,
     pub graph_api_url: String,
@@ -51,6 +53,7 @@ impl Default for Config {
             database_url: "sqlite://parley.db?mode=rwc".into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             jwt_secret: None,
+            jwt_ttl_secs: 24 * 60 * 60,
             secret_key: None,
             graph_api_url: "https://graph.facebook.com".into(),
             graph_api_version: "v23.0".into(),
@@ -114,6 +117,9 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             return invalid("PARLEY_MAX_BODY_BYTES must be at least 1024".into());
+        }
+        if self.jwt_ttl_secs == 0 || self.jwt_ttl_secs > 366 * 24 * 60 * 60 {
+            return invalid("PARLEY_JWT_TTL_SECS must be between 1 second and a year".into());
         }
         if self.database_max_connections == 0 {
             return invalid("PARLEY_DATABASE_MAX_CONNECTIONS must be at least 1".into());

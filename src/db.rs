@@ -12,7 +12,12 @@ use sea_orm::{
     DbErr, EntityTrait, sea_query::OnConflict, sqlx::sqlite::SqliteJournalMode,
     sqlx::sqlite::SqliteSynchronous,
 };
-use secrecy::SecretString;
+use chacha20poly1305::{
+    KeyInit, XChaCha20Poly1305, XNonce,
+    aead::{Aead, AeadCore, OsRng},
+};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 
@@ -76,6 +81,42 @@ impl ServerSecrets {
     }
 }
 
+impl ServerSecrets {
+    fn sealing_cipher(&self) -> XChaCha20Poly1305 {
+        // The configured key may be any string of 32+ bytes; hashing it gives a uniform 256-bit key.
+        let key = Sha256::digest(self.secret_key.expose_secret().as_bytes());
+        XChaCha20Poly1305::new(&key)
+    }
+
+    /// Encrypts `plaintext` for storage: a random 24-byte nonce followed by the sealed bytes.
+    pub fn seal(&self, plaintext: &str) -> Result<Vec<u8>, anyhow::Error> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self
+            .sealing_cipher()
+            .encrypt(&nonce, plaintext.as_bytes())
+            .map_err(|_| anyhow::anyhow!("sealing failed"))?;
+        let mut stored = nonce.to_vec();
+        stored.extend_from_slice(&sealed);
+        Ok(stored)
+    }
+
+    /// Decrypts what [`seal`](Self::seal) produced; fails if it was tampered with or sealed under
+    /// another key.
+    pub fn open(&self, stored: &[u8]) -> Result<SecretString, anyhow::Error> {
+        const NONCE_LEN: usize = 24;
+        if stored.len() < NONCE_LEN {
+            anyhow::bail!("sealed value is truncated");
+        }
+        let (nonce, sealed) = stored.split_at(NONCE_LEN);
+        let nonce = XNonce::from(<[u8; NONCE_LEN]>::try_from(nonce)?);
+        let plaintext = self
+            .sealing_cipher()
+            .decrypt(&nonce, sealed)
+            .map_err(|_| anyhow::anyhow!("sealed value cannot be opened with this secret key"))?;
+        Ok(SecretString::from(String::from_utf8(plaintext)?))
+    }
+}
+
 async fn configured_or_stored(
     db: &DatabaseConnection,
     configured: &Option<SecretString>,
@@ -104,4 +145,29 @@ async fn configured_or_stored(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("server setting {key}")))?;
     Ok(SecretString::from(stored.value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets(key: &str) -> ServerSecrets {
+        ServerSecrets {
+            jwt_secret: SecretString::from("j".repeat(32)),
+            secret_key: SecretString::from(key.to_owned()),
+        }
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_with_their_key() {
+        let mine = secrets(&"k".repeat(32));
+        let sealed = mine.seal("EAAG-meta-token").unwrap();
+        assert!(!String::from_utf8_lossy(&sealed).contains("EAAG"));
+        assert_eq!(mine.open(&sealed).unwrap().expose_secret(), "EAAG-meta-token");
+        assert!(secrets(&"x".repeat(32)).open(&sealed).is_err());
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(mine.open(&tampered).is_err());
+        assert!(mine.open(&sealed[..10]).is_err());
+    }
 }

@@ -38,6 +38,8 @@ pub enum ErrorCode {
     MetaError,
     NotFound,
     PayloadTooLarge,
+    InvalidCredentials,
+    SignupClosed,
 }
 
 impl ErrorCode {
@@ -62,16 +64,21 @@ impl ErrorCode {
             Self::MetaError => "meta_error",
             Self::NotFound => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::SignupClosed => "signup_closed",
         }
     }
 
     pub fn status(self) -> StatusCode {
         match self {
-            Self::MissingBearerToken | Self::InvalidBearerToken => StatusCode::UNAUTHORIZED,
+            Self::MissingBearerToken | Self::InvalidBearerToken | Self::InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::InsufficientScope
             | Self::Forbidden
             | Self::SenderSelectionForbidden
-            | Self::SenderNotAllowed => StatusCode::FORBIDDEN,
+            | Self::SenderNotAllowed
+            | Self::SignupClosed => StatusCode::FORBIDDEN,
             Self::InvalidRequest
             | Self::InvalidPhoneNumber
             | Self::InvalidMediaUrl
@@ -169,6 +176,21 @@ impl IntoResponse for AppError {
                 "message": self.public_message(),
                 "status": status.as_u16(),
             }
+        });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl AppError {
+    /// The error as a whole GraphQL response, for failures before the schema runs.
+    pub fn into_graphql_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let body = json!({
+            "errors": [{
+                "message": self.public_message(),
+                "extensions": {"code": self.code()},
+            }]
         });
         (status, axum::Json(body)).into_response()
     }

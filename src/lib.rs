@@ -1,5 +1,6 @@
 //! Parley: a self-hosted, multi-tenant WhatsApp messaging backend for CRMs.
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod config;
@@ -8,4 +9,6 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod ratelimit;
+pub mod rest;
+pub mod senders;
 pub mod telemetry;

@@ -4,7 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use parley::{app::Application, config::Config, db, graphql, telemetry};
+use parley::{accounts, app::Application, config::Config, db, graphql, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -23,9 +23,26 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default command).
-    Serve,
+    Serve {
+        /// Create (once) a demo workspace with a sandbox sender, and print how to sign in.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create a workspace and owner (or reuse them when the password matches) and print
+    /// `{workspaceId, memberId, token, apiKey, senderId}` as JSON.
+    Bootstrap {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// Also connect a sandbox sender with this number (E.164).
+        #[arg(long, value_name = "E164")]
+        sandbox_sender: Option<String>,
+    },
     /// Print the GraphQL schema (SDL).
     Schema {
         /// Instead of printing, fail when FILE differs from the schema.
@@ -51,8 +68,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => {
             let config = Config::load(&cli.config)?;
             let app = Application::build(config).await?;
             tracing::info!(
@@ -60,6 +77,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 app.addr(),
                 db::backend_name(&app.state().db)
             );
+            if demo {
+                let state = app.state();
+                let demo = accounts::prepare_demo(&state.db, &state.secrets)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("cannot prepare the demo: {error:?}"))?;
+                print_demo(app.addr(), &demo);
+            }
             app.run_until_stopped(shutdown_signal()).await?;
             tracing::info!("stopped");
         }
@@ -68,6 +92,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
             println!("migrations applied");
+        }
+        Command::Bootstrap {
+            workspace,
+            email,
+            password,
+            sandbox_sender,
+        } => {
+            let config = Config::load(&cli.config)?;
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            let secrets = db::ServerSecrets::load(&db, &config).await?;
+            let request = accounts::BootstrapRequest {
+                workspace: &workspace,
+                email: &email,
+                password: &password,
+                sandbox_sender: sandbox_sender.as_deref(),
+                api_key_name: "bootstrap",
+            };
+            match accounts::bootstrap(&db, &secrets, config.jwt_ttl_secs, request).await {
+                Ok(created) => println!("{}", serde_json::to_string(&created)?),
+                Err(error) => {
+                    eprintln!("error: {} ({})", error.public_message(), error.code());
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
         }
         Command::Schema { check, file } => {
             let sdl = graphql::sdl();
@@ -89,6 +138,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Printed on standard output, never logged: it holds a password and an API key on purpose.
+fn print_demo(addr: std::net::SocketAddr, demo: &accounts::DemoCredentials) {
+    let api_key = &demo.api_key;
+    let query = r#"{"query":"{ viewer { workspace { name } member { email role } } }"}"#;
+    println!(
+        "\nParley demo workspace ready (sandbox sender +15550000001)\n\
+         \n  GraphiQL   http://{addr}/graphql\
+         \n  login      {} / {}\
+         \n  API key    {api_key}\
+         \n\n  try it:\n  curl -s http://{addr}/graphql -H 'Authorization: Bearer {api_key}' \\\n    \
+         -H 'Content-Type: application/json' -d '{query}'\n",
+        demo.email, demo.password
+    );
 }
 
 /// Completes on SIGINT or SIGTERM.

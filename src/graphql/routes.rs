@@ -1,24 +1,43 @@
 //! `/graphql`: POST runs queries and mutations; GET serves GraphiQL, or upgrades to a websocket
-//! speaking `graphql-transport-ws` (or the legacy `graphql-ws`).
+//! speaking `graphql-transport-ws` (or the legacy `graphql-ws`), authenticated by the
+//! `connection_init` payload `{"authorization": "Bearer …"}`.
 
-use async_graphql::{BatchRequest, http::GraphiQLSource};
+use async_graphql::{BatchRequest, Data, http::GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::{
+    Extension,
     body::Bytes,
     extract::{State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
     http::StatusCode,
     response::{Html, IntoResponse, Response},
 };
-use serde_json::json;
 
-use crate::app::AppState;
+use crate::{
+    app::AppState,
+    auth::{self, extract::Authenticated},
+    error::{AppError, ErrorCode},
+};
 
-/// Runs a GraphQL request or batch. The body is read through the server's body-size limit
-/// (async-graphql's own extractor would read the stream unbounded).
-pub async fn post(State(state): State<AppState>, body: Bytes) -> Response {
+/// Runs a GraphQL request or batch as the request's principal. The body is read through the
+/// server's body-size limit (async-graphql's own extractor would read the stream unbounded).
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(Authenticated(principal)): Extension<Authenticated>,
+    body: Bytes,
+) -> Response {
     let request: BatchRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
-        Err(error) => return bad_request(&format!("the body is not a GraphQL request: {error}")),
+        Err(error) => {
+            return AppError::client(
+                ErrorCode::InvalidRequest,
+                format!("the body is not a GraphQL request: {error}"),
+            )
+            .into_graphql_response();
+        }
+    };
+    let request = match principal {
+        Some(principal) => request.data(principal),
+        None => request,
     };
     GraphQLResponse::from(state.schema.execute_batch(request).await).into_response()
 }
@@ -39,15 +58,35 @@ pub async fn get(
         .into_response();
     };
     let Ok(protocol) = protocol else {
-        return bad_request("websocket subprotocol must be graphql-transport-ws or graphql-ws");
+        return AppError::client(
+            ErrorCode::InvalidRequest,
+            "websocket subprotocol must be graphql-transport-ws or graphql-ws",
+        )
+        .into_graphql_response();
     };
     let schema = state.schema.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| connection_init(state, payload))
+                .serve()
+        })
 }
 
-fn bad_request(message: &str) -> Response {
-    let body = json!({"errors": [{"message": message, "extensions": {"code": "invalid_request"}}]});
-    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+/// Authenticates a websocket from its `connection_init` payload; without one the connection
+/// stays anonymous, and fields that need a principal refuse with `missing_bearer_token`.
+async fn connection_init(
+    state: AppState,
+    payload: serde_json::Value,
+) -> async_graphql::Result<Data> {
+    let header = payload
+        .get("authorization")
+        .or_else(|| payload.get("Authorization"))
+        .and_then(|value| value.as_str());
+    let mut data = Data::default();
+    if let Some(token) = auth::bearer_token(header)? {
+        data.insert(auth::authenticate(&state.db, &state.secrets.jwt_secret, token).await?);
+    }
+    Ok(data)
 }

@@ -1,30 +1,38 @@
 //! Builds the schema and exports its SDL (`parley schema`, kept in `schema.graphql`).
 
-use async_graphql::{EmptyMutation, EmptySubscription, SDLExportOptions, Schema};
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, Schema, SDLExportOptions};
 use sea_orm::DatabaseConnection;
 
-use super::{object, query::Query};
+use super::{mutation::Mutation, object, query::Query};
+use crate::{config::Config, db::ServerSecrets};
 
-pub type ParleySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type ParleySchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Deepest selection accepted; deeper documents are refused before they run.
 const MAX_DEPTH: usize = 16;
 /// Largest complexity accepted (every field counts one, lists by their page size).
 const MAX_COMPLEXITY: usize = 5_000;
 
-pub fn build_schema(db: Option<DatabaseConnection>) -> ParleySchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+/// What resolvers reach through the context.
+pub struct SchemaDeps {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub secrets: Arc<ServerSecrets>,
+}
+
+pub fn build_schema(deps: Option<SchemaDeps>) -> ParleySchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         // The model's types are part of the API before every query that returns them exists.
         .register_output_type::<object::Contact>()
         .register_output_type::<object::Conversation>()
         .register_output_type::<object::Message>()
-        .register_output_type::<object::SendAttempt>()
-        .register_output_type::<object::Sender>()
-        .register_output_type::<object::ApiKey>();
-    if let Some(db) = db {
-        builder = builder.data(db);
+        .register_output_type::<object::SendAttempt>();
+    if let Some(deps) = deps {
+        builder = builder.data(deps.db).data(deps.config).data(deps.secrets);
     }
     builder.finish()
 }

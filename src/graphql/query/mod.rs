@@ -1,8 +1,9 @@
 //! Query roots, one per area, merged into [`Query`].
 
+mod account;
 mod viewer;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery);
+pub struct Query(viewer::ViewerQuery, account::AccountQuery);

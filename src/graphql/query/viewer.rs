@@ -1,17 +1,19 @@
 use async_graphql::{Context, Object, Result};
-use entity::{member, workspace};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use entity::{WorkspaceScoped, member, workspace};
+use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::Principal,
     error::AppError,
-    graphql::object::{Member, Workspace},
+    graphql::{
+        guard::{SignedIn, principal},
+        object::{Member, Workspace},
+    },
 };
 
 #[derive(Default)]
 pub struct ViewerQuery;
 
-/// The caller: the member a token acts for, and its workspace.
+/// The caller: the member a credential acts for, and its workspace.
 pub struct Viewer {
     member: member::Model,
     workspace: workspace::Model,
@@ -30,22 +32,19 @@ impl Viewer {
 
 #[Object]
 impl ViewerQuery {
-    /// Who the request acts as; null without a valid token.
-    async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Viewer>> {
-        let Some(principal) = ctx.data_opt::<Principal>() else {
-            return Ok(None);
-        };
+    /// Who the request acts as.
+    #[graphql(guard = "SignedIn")]
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        let principal = principal(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let found = member::Entity::find_by_id(principal.member_id)
-            .find_also_related(workspace::Entity)
-            .one(db)
-            .await
-            .map_err(AppError::from)?;
-        Ok(match found {
-            Some((member, Some(workspace))) if workspace.id == principal.workspace_id => {
-                Some(Viewer { member, workspace })
-            }
-            _ => None,
-        })
+        let (member, workspace) =
+            member::Entity::find_by_id_in_workspace(principal.workspace_id, principal.member_id)
+                .find_also_related(workspace::Entity)
+                .one(db)
+                .await
+                .map_err(AppError::from)?
+                .and_then(|(member, workspace)| Some((member, workspace?)))
+                .ok_or_else(|| AppError::not_found("member"))?;
+        Ok(Viewer { member, workspace })
     }
 }

@@ -1,0 +1,14 @@
+//! Mutation roots, one per area, merged into [`Mutation`].
+
+mod account;
+mod api_key;
+mod sender;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    account::AccountMutation,
+    api_key::ApiKeyMutation,
+    sender::SenderMutation,
+);

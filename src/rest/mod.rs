@@ -1,0 +1,78 @@
+//! The REST API under `/api/v1`, for automations holding an API key, and its OpenAPI document.
+//! Every route runs behind the authentication middleware, so every response carries the calling
+//! key's `X-RateLimit-*` headers.
+
+mod messages;
+
+use axum::{Json, Router, extract::State, middleware, routing::get};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::{
+    app::AppState,
+    auth::extract::{Surface, authenticate_request},
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Parley REST API",
+        description = "Send WhatsApp messages and read their status. Authenticate with \
+                       `Authorization: Bearer <API key>`."
+    ),
+    paths(messages::get_send_attempt),
+    components(schemas(messages::SendAttemptStatusResponse, ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The error envelope of every REST error.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// One of the contract's codes, e.g. `invalid_bearer_token`.
+    code: String,
+    message: String,
+    status: u16,
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/messages/{send_attempt_id}", get(messages::get_send_attempt))
+        .layer(middleware::from_fn_with_state(
+            (state, Surface::Rest),
+            authenticate_request,
+        ))
+}
+
+/// `GET /openapi.json`
+pub async fn openapi(State(_): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_document())
+}
+
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    document.openapi = utoipa::openapi::OpenApiVersion::Version31;
+    document
+}
