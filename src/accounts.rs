@@ -237,7 +237,9 @@ pub async fn login(
         }
         Err(_) => None,
     };
-    let stored_hash = found.as_ref().map(|(member, _)| member.password_hash.clone());
+    let stored_hash = found
+        .as_ref()
+        .map(|(member, _)| member.password_hash.clone());
     let password = password.chars().take(auth::password::MAX_LEN).collect();
     if !auth::password::verify(password, stored_hash).await? {
         return Err(denied());
@@ -368,9 +370,11 @@ pub async fn bootstrap(
     jwt_ttl_secs: u64,
     request: BootstrapRequest<'_>,
 ) -> Result<Bootstrapped, AppError> {
-    let sandbox_phone = request.sandbox_sender.map(Phone::parse).transpose().map_err(|error| {
-        AppError::client(ErrorCode::InvalidPhoneNumber, error.to_string())
-    })?;
+    let sandbox_phone = request
+        .sandbox_sender
+        .map(Phone::parse)
+        .transpose()
+        .map_err(|error| AppError::client(ErrorCode::InvalidPhoneNumber, error.to_string()))?;
     let existing = member::Entity::find()
         .filter(member::Column::Email.eq(parse_email(request.email)?))
         .one(db)
@@ -401,7 +405,11 @@ pub async fn bootstrap(
     };
     let (_, api_key) = insert_api_key(db, key).await?;
     let sender_id = match sandbox_phone {
-        Some(phone) => Some(ensure_sandbox_sender(db, secrets, &member, &phone).await?.id),
+        Some(phone) => Some(
+            ensure_sandbox_sender(db, secrets, &member, &phone)
+                .await?
+                .id,
+        ),
         None => None,
     };
     Ok(Bootstrapped {

@@ -8,10 +8,10 @@ use anyhow::Context;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, State},
+    handler::Handler,
     http::{StatusCode, header},
     middleware,
     response::IntoResponse,
-    handler::Handler,
     routing::get,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -26,8 +26,7 @@ use crate::{
     db::{self, ServerSecrets},
     error::AppError,
     graphql::{self, ParleySchema},
-    rest,
-    telemetry,
+    rest, telemetry,
 };
 
 /// What every handler can reach.

@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+use chacha20poly1305::{
+    KeyInit, XChaCha20Poly1305, XNonce,
+    aead::{Aead, AeadCore, OsRng},
+};
 use chrono::Utc;
 use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
@@ -11,10 +15,6 @@ use sea_orm::{
     ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
     DbErr, EntityTrait, sea_query::OnConflict, sqlx::sqlite::SqliteJournalMode,
     sqlx::sqlite::SqliteSynchronous,
-};
-use chacha20poly1305::{
-    KeyInit, XChaCha20Poly1305, XNonce,
-    aead::{Aead, AeadCore, OsRng},
 };
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -163,7 +163,10 @@ mod tests {
         let mine = secrets(&"k".repeat(32));
         let sealed = mine.seal("EAAG-meta-token").unwrap();
         assert!(!String::from_utf8_lossy(&sealed).contains("EAAG"));
-        assert_eq!(mine.open(&sealed).unwrap().expose_secret(), "EAAG-meta-token");
+        assert_eq!(
+            mine.open(&sealed).unwrap().expose_secret(),
+            "EAAG-meta-token"
+        );
         assert!(secrets(&"x".repeat(32)).open(&sealed).is_err());
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;

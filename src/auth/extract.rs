@@ -50,12 +50,10 @@ pub async fn authenticate_request(
         .map(|value| value.to_str().unwrap_or("\u{0}"));
     let principal = match bearer_token(header) {
         Ok(None) => None,
-        Ok(Some(token)) => {
-            match authenticate(&state.db, &state.secrets.jwt_secret, token).await {
-                Ok(principal) => Some(principal),
-                Err(error) => return surface.render(error),
-            }
-        }
+        Ok(Some(token)) => match authenticate(&state.db, &state.secrets.jwt_secret, token).await {
+            Ok(principal) => Some(principal),
+            Err(error) => return surface.render(error),
+        },
         Err(error) => return surface.render(error),
     };
 
@@ -95,7 +93,10 @@ pub async fn authenticate_request(
 
 fn set_rate_limit_headers(headers: &mut HeaderMap, decision: &RateLimitDecision) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(decision.remaining),
+    );
     headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_at));
 }
 

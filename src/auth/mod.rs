@@ -61,7 +61,11 @@ impl Principal {
                 ErrorCode::InsufficientScope,
                 format!(
                     "this credential needs one of the scopes {}",
-                    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    scopes
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )),
         }

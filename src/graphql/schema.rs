@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema, SDLExportOptions};
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 use super::{mutation::Mutation, object, query::Query};

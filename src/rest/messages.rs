@@ -2,7 +2,9 @@
 
 use axum::{Json, extract::Path, extract::State};
 use chrono::{DateTime, Utc};
-use entity::{WorkspaceScoped, message, message::MessageStatus, send_attempt, send_attempt::SendAttemptState};
+use entity::{
+    WorkspaceScoped, message, message::MessageStatus, send_attempt, send_attempt::SendAttemptState,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -82,7 +84,10 @@ pub async fn get_send_attempt(
     Ok(Json(SendAttemptStatusResponse {
         send_attempt_id: attempt.id,
         status: attempt_status(attempt.state),
-        remote_jid: attempt.wa_id.as_ref().map(|wa_id| format!("{wa_id}@s.whatsapp.net")),
+        remote_jid: attempt
+            .wa_id
+            .as_ref()
+            .map(|wa_id| format!("{wa_id}@s.whatsapp.net")),
         message_id: attempt.wamid,
         delivery_status: delivery_status(message.status),
         error_code: attempt.error_code,

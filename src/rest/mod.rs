@@ -59,7 +59,10 @@ pub struct ErrorDetail {
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/messages/{send_attempt_id}", get(messages::get_send_attempt))
+        .route(
+            "/messages/{send_attempt_id}",
+            get(messages::get_send_attempt),
+        )
         .layer(middleware::from_fn_with_state(
             (state, Surface::Rest),
             authenticate_request,

@@ -158,3 +158,107 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A signed-in member.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub token: String,
+    pub member_id: String,
+    pub workspace_id: String,
+}
+
+/// The `extensions.code` of a GraphQL response's first error.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+impl TestApp {
+    /// POSTs a GraphQL document with `Authorization: Bearer <token>`.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("graphql request")
+            .json()
+            .await
+            .expect("graphql response is JSON")
+    }
+
+    /// Signs up a new workspace owned by `email`.
+    pub async fn sign_up(&self, workspace: &str, email: &str) -> Session {
+        let response = self
+            .graphql(
+                "mutation($input: SignUpInput!) { signUp(input: $input) {
+                    token member { id } workspace { id } } }",
+                json!({"input": {"workspaceName": workspace, "name": "Owner", "email": email,
+                                  "password": "correct horse battery"}}),
+            )
+            .await;
+        let payload = &response["data"]["signUp"];
+        assert!(payload.is_object(), "signUp failed: {response}");
+        Session {
+            token: payload["token"].as_str().unwrap().to_owned(),
+            member_id: payload["member"]["id"].as_str().unwrap().to_owned(),
+            workspace_id: payload["workspace"]["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Adds a member with `role` to the session's workspace and signs them in.
+    pub async fn add_member(&self, owner: &Session, email: &str, role: &str) -> Session {
+        let added = self
+            .graphql_as(
+                &owner.token,
+                "mutation($input: AddMemberInput!) { addMember(input: $input) { id } }",
+                json!({"input": {"email": email, "name": "Teammate", "role": role,
+                                  "password": "teammate password"}}),
+            )
+            .await;
+        assert!(added["data"]["addMember"].is_object(), "{added}");
+        let login = self
+            .graphql(
+                "mutation($input: LoginInput!) { login(input: $input) {
+                    token member { id } workspace { id } } }",
+                json!({"input": {"email": email, "password": "teammate password"}}),
+            )
+            .await;
+        let payload = &login["data"]["login"];
+        assert!(payload.is_object(), "{login}");
+        Session {
+            token: payload["token"].as_str().unwrap().to_owned(),
+            member_id: payload["member"]["id"].as_str().unwrap().to_owned(),
+            workspace_id: payload["workspace"]["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Creates an API key for the session's member with scopes in their REST spelling
+    /// (`messages:send`); returns (key id, secret).
+    pub async fn create_key(
+        &self,
+        session: &Session,
+        scopes: &[&str],
+        rate_limit_per_minute: Option<i32>,
+    ) -> (String, String) {
+        let scopes: Vec<String> = scopes
+            .iter()
+            .map(|scope| scope.replace(':', "_").to_uppercase())
+            .collect();
+        let response = self
+            .graphql_as(
+                &session.token,
+                "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
+                    apiKey { id } secret } }",
+                json!({"input": {"name": "automation", "scopes": scopes,
+                                  "rateLimitPerMinute": rate_limit_per_minute}}),
+            )
+            .await;
+        let payload = &response["data"]["createApiKey"];
+        assert!(payload.is_object(), "createApiKey failed: {response}");
+        (
+            payload["apiKey"]["id"].as_str().unwrap().to_owned(),
+            payload["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+}

@@ -3,9 +3,11 @@
 
 mod helpers;
 
+mod auth;
 mod cli;
 mod constraints;
 mod limits;
+mod logs;
 mod ops;
 mod ratelimit;
 mod schema;

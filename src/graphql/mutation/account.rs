@@ -114,7 +114,9 @@ impl AccountMutation {
             role: input.role.into(),
         };
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(Member(accounts::add_member(db, principal(ctx)?, new).await?))
+        Ok(Member(
+            accounts::add_member(db, principal(ctx)?, new).await?,
+        ))
     }
 
     /// Changes a member's role (owners and admins; only owners touch owners). A workspace always

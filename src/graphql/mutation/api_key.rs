@@ -41,8 +41,7 @@ impl ApiKeyMutation {
         input: CreateApiKeyInput,
     ) -> Result<CreateApiKeyPayload> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let (key, secret) =
-            accounts::create_api_key(
+        let (key, secret) = accounts::create_api_key(
             db,
             principal(ctx)?,
             &input.name,

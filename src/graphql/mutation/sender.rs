@@ -49,7 +49,8 @@ impl SenderMutation {
             waba_id: input.waba_id,
             access_token: input.access_token.map(SecretString::from),
         };
-        let sender = senders::connect(db, secrets, actor.workspace_id, actor.member_id, new).await?;
+        let sender =
+            senders::connect(db, secrets, actor.workspace_id, actor.member_id, new).await?;
         Ok(Sender(sender))
     }
 }
