@@ -5,7 +5,7 @@
 //! Request counts and latencies are recorded by route template (never the raw path, whose ids would
 //! explode the series) and status, and exposed in Prometheus text on `/metrics`.
 
-use std::{sync::OnceLock, time::Instant};
+use std::{io::IsTerminal, sync::OnceLock, time::Instant};
 
 use axum::{
     extract::{MatchedPath, Request},
@@ -31,7 +31,10 @@ const LATENCY_BUCKETS: &[f64] = &[
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sea_orm=warn,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .try_init();
 }
 
 /// The process-wide metrics recorder; installed on first use, shared by every server in the

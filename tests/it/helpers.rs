@@ -262,3 +262,105 @@ impl TestApp {
         )
     }
 }
+
+/// A real `parley` process, with its standard output and error merged into `lines`.
+pub struct ParleyProcess {
+    pub child: tokio::process::Child,
+    pub addr: String,
+    /// Every line printed so far, up to and including the "listening" line.
+    pub printed: Vec<String>,
+    pub lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl ParleyProcess {
+    /// Runs `parley <args>` on `db` (listening on a free port) and waits until it listens.
+    pub async fn start(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Self {
+        use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+            .args(args)
+            .env("PARLEY_DATABASE_URL", &db.url)
+            .env("PARLEY_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("parley binary starts");
+        let (sender, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let outputs: [Box<dyn AsyncRead + Unpin + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for output in outputs {
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                let mut output = BufReader::new(output).lines();
+                while let Ok(Some(line)) = output.next_line().await {
+                    sender.send(line).ok();
+                }
+            });
+        }
+        let mut printed = Vec::new();
+        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.recv().await {
+                printed.push(line.clone());
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    return rest.split_whitespace().next().unwrap().to_owned();
+                }
+            }
+            panic!("parley exited before listening: {printed:#?}");
+        })
+        .await
+        .expect("parley listens within 30 s");
+        Self {
+            child,
+            addr,
+            printed,
+            lines,
+        }
+    }
+
+    /// Waits for the next printed line containing `needle`, keeping what it reads.
+    pub async fn wait_for_line(&mut self, needle: &str) -> String {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = self.lines.recv().await {
+                self.printed.push(line.clone());
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            panic!("parley never printed {needle:?}");
+        })
+        .await
+        .expect("the line arrives within 30 s")
+    }
+
+    pub fn sigterm(&self) {
+        let pid = self.child.id().expect("still running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Sends SIGTERM, waits for the exit, and returns everything the process printed.
+    pub async fn stop(self) -> (std::process::ExitStatus, String) {
+        self.sigterm();
+        self.stop_after_signal().await
+    }
+
+    /// Waits for the exit of a process already signalled.
+    pub async fn stop_after_signal(mut self) -> (std::process::ExitStatus, String) {
+        let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("parley exits after SIGTERM")
+            .unwrap();
+        while let Some(line) = self.lines.recv().await {
+            self.printed.push(line);
+        }
+        (status, self.printed.join("\n"))
+    }
+}

@@ -1,15 +1,9 @@
 //! Secrets never reach the logs: a real `parley serve` at debug level is driven through sign-up,
 //! login, key creation and use, and sender connection, and its whole output is searched.
 
-use std::{process::Stdio, time::Duration};
-
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::Command,
-};
 
-use crate::helpers::TestDb;
+use crate::helpers::{ParleyProcess, TestDb};
 
 #[tokio::test]
 async fn secrets_never_appear_in_the_logs() {
@@ -19,46 +13,14 @@ async fn secrets_never_appear_in_the_logs() {
     const PASSWORD: &str = "password-never-logged-0004";
     const ACCESS_TOKEN: &str = "EAAGmetaaccesstokenneverlogged0005";
     let db = TestDb::new().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
-        .arg("serve")
-        .env("PARLEY_DATABASE_URL", &db.url)
-        .env("PARLEY_LISTEN", "127.0.0.1:0")
-        .env("PARLEY_JWT_SECRET", JWT_SECRET)
-        .env("PARLEY_SECRET_KEY", SECRET_KEY)
-        .env("PARLEY_APP_SECRET", APP_SECRET)
-        .env("RUST_LOG", "debug")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    for stream in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let log_tx = log_tx.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stream).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                log_tx.send(line).ok();
-            }
-        });
-    }
-    drop(log_tx);
-    let mut log = Vec::new();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = log_rx.recv().await {
-            log.push(line.clone());
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_owned();
-            }
-        }
-        panic!("parley exited before listening: {log:?}");
-    })
-    .await
-    .unwrap();
+    let env = [
+        ("PARLEY_JWT_SECRET", JWT_SECRET),
+        ("PARLEY_SECRET_KEY", SECRET_KEY),
+        ("PARLEY_APP_SECRET", APP_SECRET),
+        ("RUST_LOG", "debug"),
+    ];
+    let parley = ParleyProcess::start(&db, &["serve"], &env).await;
+    let addr = parley.addr.clone();
 
     let client = reqwest::Client::new();
     let graphql = |token: Option<String>, query: &'static str, variables: Value| {
@@ -121,20 +83,7 @@ async fn secrets_never_appear_in_the_logs() {
     )
     .await;
 
-    // Let the last request's log lines arrive, then stop the server and drain its output.
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("parley stops on SIGTERM")
-        .unwrap();
-    while let Some(line) = log_rx.recv().await {
-        log.push(line);
-    }
-    let log = log.join("\n");
+    let (_, log) = parley.stop().await;
     assert!(log.contains("/graphql"), "the run was logged at all: {log}");
     for secret in [
         JWT_SECRET,

@@ -1,11 +1,13 @@
 //! Parley's integration tests: each starts the real server on port 0 against a fresh database —
 //! SQLite by default, Postgres when `PARLEY_TEST_DATABASE_URL` names a server.
 
+mod fixtures;
 mod helpers;
 
 mod auth;
 mod cli;
 mod constraints;
+mod isolation;
 mod limits;
 mod logs;
 mod ops;

@@ -1,0 +1,346 @@
+//! Workspace isolation. Workspace B's credentials, given workspace A's ids, must get exactly what
+//! an id that does not exist gets — and change nothing.
+//!
+//! The matrix is built from the API itself: every GraphQL query or mutation that takes an `ID`
+//! (directly or inside an input object) and every REST path with a parameter must have a case
+//! here, so a new resolver or route without one fails this test.
+
+use std::collections::{BTreeSet, HashMap};
+
+use entity::{conversation::ConversationStatus, member, sender};
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    fixtures::{a_contact, a_conversation, a_message, a_send_attempt},
+    helpers::{Session, TestApp, error_code},
+};
+
+/// Workspace A's ids, and the credentials of both workspaces.
+struct World {
+    a: Session,
+    a_key: String,
+    a_key_id: String,
+    a_member: Session,
+    a_sender_id: String,
+    a_send_attempt_id: String,
+    b: Session,
+    b_key: String,
+}
+
+async fn world(app: &TestApp) -> World {
+    let a = app.sign_up("Acme", "ada@acme.example").await;
+    let a_member = app.add_member(&a, "bob@acme.example", "MEMBER").await;
+    let (a_key_id, a_key) = app
+        .create_key(&a, &["messages:read", "senders:manage"], None)
+        .await;
+    let connected = app
+        .graphql_as(
+            &a.token,
+            "mutation { connectSender(input: {kind: SANDBOX, phoneNumber: \"+15550001\",
+                name: \"Sales\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    let a_sender_id = connected["data"]["connectSender"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let workspace_id = Uuid::parse_str(&a.workspace_id).unwrap();
+    let sender = sender::Entity::find_by_id(Uuid::parse_str(&a_sender_id).unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let contact = a_contact(&app.db, workspace_id, "447700900123")
+        .await
+        .unwrap();
+    let conversation = a_conversation(&app.db, &contact, &sender, ConversationStatus::Open)
+        .await
+        .unwrap();
+    let message = a_message(&app.db, &conversation, None).await.unwrap();
+    let attempt = a_send_attempt(&app.db, &message, None).await.unwrap();
+
+    let b = app.sign_up("Globex", "hank@globex.example").await;
+    let all_scopes: Vec<&str> = vec![
+        "messages:send",
+        "messages:read",
+        "contacts:read",
+        "contacts:write",
+        "conversations:read",
+        "conversations:write",
+        "senders:manage",
+        "webhooks:manage",
+    ];
+    let (_, b_key) = app.create_key(&b, &all_scopes, None).await;
+    World {
+        a,
+        a_key,
+        a_key_id,
+        a_member,
+        a_sender_id,
+        a_send_attempt_id: attempt.id.to_string(),
+        b,
+        b_key,
+    }
+}
+
+const INTROSPECTION: &str = "{ __schema {
+    queryType { name } mutationType { name }
+    types { name kind
+        fields { name args { name type { ...T } } }
+        inputFields { name type { ...T } } } } }
+    fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
+
+/// The named type under NON_NULL / LIST wrappers.
+fn base_type(mut ty: &Value) -> &str {
+    while ty["name"].is_null() {
+        ty = &ty["ofType"];
+    }
+    ty["name"].as_str().unwrap()
+}
+
+/// "Query.field" and "Mutation.field" of every root field that takes an ID somewhere.
+async fn fields_taking_ids(app: &TestApp) -> BTreeSet<String> {
+    let schema = app.graphql(INTROSPECTION, json!({})).await;
+    let types: HashMap<&str, &Value> = schema["data"]["__schema"]["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ty| (ty["name"].as_str().unwrap(), ty))
+        .collect();
+    fn holds_id(types: &HashMap<&str, &Value>, name: &str, seen: &mut Vec<String>) -> bool {
+        if name == "ID" {
+            return true;
+        }
+        if seen.iter().any(|s| s == name) {
+            return false;
+        }
+        seen.push(name.to_owned());
+        types[name]["inputFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|field| holds_id(types, base_type(&field["type"]), seen))
+    }
+    let mut found = BTreeSet::new();
+    for root in ["queryType", "mutationType"] {
+        let root_name = schema["data"]["__schema"][root]["name"].as_str().unwrap();
+        for field in types[root_name]["fields"].as_array().unwrap() {
+            let takes_id = field["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|arg| holds_id(&types, base_type(&arg["type"]), &mut Vec::new()));
+            if takes_id {
+                found.insert(format!("{root_name}.{}", field["name"].as_str().unwrap()));
+            }
+        }
+    }
+    found
+}
+
+/// Every REST path with a parameter, as "METHOD path".
+async fn rest_routes_taking_ids(app: &TestApp) -> BTreeSet<String> {
+    let document: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut found = BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        if path.contains('{') {
+            for method in operations.as_object().unwrap().keys() {
+                found.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    found
+}
+
+fn assert_not_found(response: &Value, case: &str) {
+    assert_eq!(
+        error_code(response),
+        Some("not_found"),
+        "{case}: {response}"
+    );
+}
+
+/// Runs the case for `field` and checks nothing changed; `false` when there is no such case.
+async fn graphql_case(app: &TestApp, w: &World, field: &str) -> bool {
+    match field {
+        "Mutation.changeMemberRole" => {
+            for credential in [&w.b.token, &w.b_key] {
+                let response = app
+                    .graphql_as(
+                        credential,
+                        "mutation($id: ID!) { changeMemberRole(id: $id, role: ADMIN) { id } }",
+                        json!({"id": w.a_member.member_id}),
+                    )
+                    .await;
+                assert_not_found_or_forbidden_key(&response, credential == &w.b_key, field);
+            }
+            let bob = member::Entity::find_by_id(Uuid::parse_str(&w.a_member.member_id).unwrap())
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(bob.role, member::Role::Member, "{field} changed A's member");
+        }
+        "Mutation.removeMember" => {
+            for credential in [&w.b.token, &w.b_key] {
+                let response = app
+                    .graphql_as(
+                        credential,
+                        "mutation($id: ID!) { removeMember(id: $id) { id } }",
+                        json!({"id": w.a_member.member_id}),
+                    )
+                    .await;
+                assert_not_found_or_forbidden_key(&response, credential == &w.b_key, field);
+            }
+            let viewer = app
+                .graphql_as(&w.a_member.token, "{ viewer { member { id } } }", json!({}))
+                .await;
+            assert!(
+                viewer["data"]["viewer"].is_object(),
+                "{field} removed A's member"
+            );
+        }
+        "Mutation.revokeApiKey" => {
+            for credential in [&w.b.token, &w.b_key] {
+                let response = app
+                    .graphql_as(
+                        credential,
+                        "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
+                        json!({"id": w.a_key_id}),
+                    )
+                    .await;
+                assert_not_found_or_forbidden_key(&response, credential == &w.b_key, field);
+            }
+            let still_works = app
+                .graphql_as(&w.a_key, "{ viewer { member { id } } }", json!({}))
+                .await;
+            assert!(
+                still_works["data"]["viewer"].is_object(),
+                "{field} revoked A's key"
+            );
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Member and key management refuse API keys before looking anything up (`forbidden`); with a
+/// member's session, another workspace's id is `not_found`.
+fn assert_not_found_or_forbidden_key(response: &Value, is_key: bool, case: &str) {
+    if is_key {
+        assert_eq!(
+            error_code(response),
+            Some("forbidden"),
+            "{case}: {response}"
+        );
+    } else {
+        assert_not_found(response, case);
+    }
+}
+
+async fn rest_case(app: &TestApp, w: &World, route: &str) -> bool {
+    match route {
+        "GET /api/v1/messages/{send_attempt_id}" => {
+            let path = format!("/api/v1/messages/{}", w.a_send_attempt_id);
+            let theirs = app
+                .client
+                .get(app.url(&path))
+                .bearer_auth(&w.b_key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(theirs.status(), 404, "{route}");
+            let body: Value = theirs.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "not_found");
+            let missing = format!("/api/v1/messages/{}", Uuid::now_v7());
+            let missing = app
+                .client
+                .get(app.url(&missing))
+                .bearer_auth(&w.b_key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                missing.json::<Value>().await.unwrap(),
+                body,
+                "{route}: same as a missing id"
+            );
+            let own = app
+                .client
+                .get(app.url(&path))
+                .bearer_auth(&w.a_key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(own.status(), 200, "{route}: A still sees its own");
+        }
+        _ => return false,
+    }
+    true
+}
+
+#[tokio::test]
+async fn another_workspaces_ids_behave_as_missing_everywhere() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+
+    let mut uncovered = Vec::new();
+    let fields = fields_taking_ids(&app).await;
+    assert!(
+        !fields.is_empty(),
+        "introspection found the id-taking fields"
+    );
+    for field in &fields {
+        if !graphql_case(&app, &w, field).await {
+            uncovered.push(field.clone());
+        }
+    }
+    for route in rest_routes_taking_ids(&app).await {
+        if !rest_case(&app, &w, &route).await {
+            uncovered.push(route);
+        }
+    }
+    assert!(
+        uncovered.is_empty(),
+        "add an isolation case for each of: {uncovered:?}"
+    );
+}
+
+#[tokio::test]
+async fn lists_show_only_the_callers_workspace() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    for (list, a_id) in [
+        ("members", w.a.member_id.as_str()),
+        ("senders", w.a_sender_id.as_str()),
+        ("apiKeys", w.a_key_id.as_str()),
+    ] {
+        let query = format!("{{ {list} {{ edges {{ node {{ id }} }} }} }}");
+        for credential in [&w.b.token, &w.b_key] {
+            let response = app.graphql_as(credential, &query, json!({})).await;
+            let edges = response["data"][list]["edges"]
+                .as_array()
+                .unwrap_or_else(|| {
+                    panic!("{list}: {response}");
+                });
+            assert!(
+                edges.iter().all(|edge| edge["node"]["id"] != a_id),
+                "{list} leaked A's row: {response}"
+            );
+        }
+        let own = app.graphql_as(&w.a.token, &query, json!({})).await;
+        assert!(own.to_string().contains(a_id), "{list}: A sees its own");
+    }
+}
