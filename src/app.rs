@@ -96,6 +96,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let maintenance = tokio::spawn(maintain(self.state.db.clone()));
         let grace = self.state.config.shutdown_grace();
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
@@ -104,12 +105,27 @@ impl Application {
             tracing::info!("shutting down: finishing in-flight requests");
             notify.notify_one();
         });
-        tokio::select! {
+        let result = tokio::select! {
             result = server.into_future() => result,
             () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(?grace, "in-flight requests outlived the grace period; exiting");
                 Ok(())
             }
+        };
+        maintenance.abort();
+        result
+    }
+}
+
+/// Housekeeping while the server runs: expired rate-limit windows are deleted every minute, so
+/// that the table holds only the current ones. Several processes doing it at once is harmless.
+async fn maintain(db: DatabaseConnection) {
+    let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+    every_minute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every_minute.tick().await;
+        if let Err(error) = crate::ratelimit::prune(&db, chrono::Utc::now()).await {
+            tracing::warn!(%error, "pruning rate-limit windows failed");
         }
     }
 }
