@@ -16,16 +16,6 @@ fn sandbox(number: &str) -> Value {
     json!({"input": {"kind": "SANDBOX", "phoneNumber": number, "name": "Sales"}})
 }
 
-async fn rest_get(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
-    let mut request = app.client.get(app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 fn expired_token(member_id: &str, workspace_id: &str) -> String {
     let now = Utc::now().timestamp();
     let claims =
@@ -139,7 +129,7 @@ async fn every_auth_failure_has_its_code_over_graphql_and_rest() {
     // Missing token.
     let response = app.graphql(VIEWER, json!({})).await;
     assert_eq!(error_code(&response), Some("missing_bearer_token"));
-    let (status, body) = rest_get(&app, rest_path, None).await;
+    let (status, body) = app.rest_get(rest_path, None).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (401, Some("missing_bearer_token"))
@@ -175,7 +165,7 @@ async fn every_auth_failure_has_its_code_over_graphql_and_rest() {
             Some("invalid_bearer_token"),
             "{token}: {body}"
         );
-        let (status, body) = rest_get(&app, rest_path, Some(token)).await;
+        let (status, body) = app.rest_get(rest_path, Some(token)).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
             (401, Some("invalid_bearer_token")),
@@ -204,7 +194,7 @@ async fn every_auth_failure_has_its_code_over_graphql_and_rest() {
         Some("insufficient_scope"),
         "{response}"
     );
-    let (status, body) = rest_get(&app, rest_path, Some(&contacts_only)).await;
+    let (status, body) = app.rest_get(rest_path, Some(&contacts_only)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (403, Some("insufficient_scope"))
@@ -218,7 +208,7 @@ async fn a_revoked_key_is_refused_on_its_next_request() {
     let owner = app.sign_up("Acme", "ada@example.com").await;
     let (key_id, key) = app.create_key(&owner, &["messages:read"], None).await;
     let path = "/api/v1/messages/0190f2a0-0000-7000-8000-000000000000";
-    let (status, _) = rest_get(&app, path, Some(&key)).await;
+    let (status, _) = app.rest_get(path, Some(&key)).await;
     assert_eq!(status, 404, "the key works before it is revoked");
 
     let revoked = app
@@ -232,7 +222,7 @@ async fn a_revoked_key_is_refused_on_its_next_request() {
         revoked["data"]["revokeApiKey"]["revokedAt"].is_string(),
         "{revoked}"
     );
-    let (status, body) = rest_get(&app, path, Some(&key)).await;
+    let (status, body) = app.rest_get(path, Some(&key)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (401, Some("invalid_bearer_token"))
@@ -535,18 +525,11 @@ async fn bad_api_key_settings_are_refused() {
 
 async fn websocket_init(app: &TestApp, payload: Value) -> tokio_tungstenite::tungstenite::Message {
     use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
-    let mut request = format!("ws://{}/graphql", app.addr)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = app.websocket().await;
+    let init = json!({"type": "connection_init", "payload": payload});
     socket
-        .send(Message::text(
-            json!({"type": "connection_init", "payload": payload}).to_string(),
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            init.to_string(),
         ))
         .await
         .unwrap();

@@ -111,10 +111,22 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// POSTs a GraphQL document and returns the whole JSON response.
+    /// POSTs a GraphQL document without credentials and returns the whole JSON response.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        self.client
-            .post(self.url("/graphql"))
+        self.graphql_with(None, query, variables).await
+    }
+
+    /// POSTs a GraphQL document with `Authorization: Bearer <token>`.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.graphql_with(Some(token), query, variables).await
+    }
+
+    async fn graphql_with(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.client.post(self.url("/graphql"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
             .json(&json!({"query": query, "variables": variables}))
             .send()
             .await
@@ -122,6 +134,41 @@ impl TestApp {
             .json()
             .await
             .expect("graphql response is JSON")
+    }
+
+    /// GETs a REST path, with a bearer token when given; returns the status and the JSON body
+    /// (null when the body is not JSON).
+    pub async fn rest_get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("REST request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Opens a websocket on `/graphql` speaking graphql-transport-ws.
+    pub async fn websocket(
+        &self,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
+        let mut request = format!("ws://{}/graphql", self.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (socket, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket upgrade");
+        assert_eq!(
+            response.headers()["sec-websocket-protocol"],
+            "graphql-transport-ws"
+        );
+        socket
     }
 
     /// Stops the server gracefully and hands back its database, for a restart.
@@ -173,20 +220,6 @@ pub fn error_code(response: &Value) -> Option<&str> {
 }
 
 impl TestApp {
-    /// POSTs a GraphQL document with `Authorization: Bearer <token>`.
-    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
-        self.client
-            .post(self.url("/graphql"))
-            .bearer_auth(token)
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-            .await
-            .expect("graphql request")
-            .json()
-            .await
-            .expect("graphql response is JSON")
-    }
-
     /// Signs up a new workspace owned by `email`.
     pub async fn sign_up(&self, workspace: &str, email: &str) -> Session {
         let response = self

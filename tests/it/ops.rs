@@ -2,7 +2,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::TestApp;
 
@@ -117,18 +117,7 @@ async fn unknown_routes_get_the_error_envelope() {
 #[tokio::test]
 async fn websocket_speaks_graphql_transport_ws_on_the_same_path() {
     let app = TestApp::spawn().await;
-    let mut request = format!("ws://{}/graphql", app.addr)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
-    assert_eq!(
-        response.headers()["sec-websocket-protocol"],
-        "graphql-transport-ws"
-    );
+    let mut socket = app.websocket().await;
     socket
         .send(Message::text(
             json!({"type": "connection_init"}).to_string(),
