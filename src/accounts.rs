@@ -7,8 +7,8 @@ use entity::{
 };
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    SqlErr, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, SqlErr, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -101,19 +101,13 @@ pub async fn create_workspace(
     }
     .insert(&txn)
     .await?;
-    let member = member::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace.id),
-        email: Set(email),
-        name: Set(name),
-        password_hash: Set(password_hash),
-        role: Set(Role::Owner),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(email_taken)?;
+    let owner = MemberRow {
+        name,
+        email,
+        password_hash,
+        role: Role::Owner,
+    };
+    let member = insert_member(&txn, workspace.id, owner).await?;
     txn.commit().await?;
     Ok((workspace, member))
 }
@@ -134,15 +128,36 @@ pub async fn add_member(
     }
     let (name, email) = (parse_name("name", &new.name)?, parse_email(&new.email)?);
     check_password(&new.password)?;
-    let password_hash = auth::password::hash(new.password).await?;
+    let row = MemberRow {
+        name,
+        email,
+        password_hash: auth::password::hash(new.password).await?,
+        role: new.role,
+    };
+    insert_member(db, actor.workspace_id, row).await
+}
+
+/// A member's validated fields, password already hashed.
+struct MemberRow {
+    name: String,
+    email: String,
+    password_hash: String,
+    role: Role,
+}
+
+async fn insert_member(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    row: MemberRow,
+) -> Result<member::Model, AppError> {
     let now = Utc::now();
     member::ActiveModel {
         id: Set(new_id()),
-        workspace_id: Set(actor.workspace_id),
-        email: Set(email),
-        name: Set(name),
-        password_hash: Set(password_hash),
-        role: Set(new.role),
+        workspace_id: Set(workspace_id),
+        email: Set(row.email),
+        name: Set(row.name),
+        password_hash: Set(row.password_hash),
+        role: Set(row.role),
         created_at: Set(now),
         updated_at: Set(now),
     }

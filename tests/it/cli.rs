@@ -5,7 +5,7 @@ use std::process::Command;
 use migration::{Migrator, MigratorTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{ParleyProcess, TestApp, TestDb};
+use crate::helpers::{ParleyProcess, TestApp, TestDb, graphql_at};
 
 fn parley() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
@@ -140,33 +140,24 @@ async fn demo_run(db: &TestDb) -> (String, String, String) {
         "the curl line uses the key"
     );
 
-    let client = reqwest::Client::new();
-    let viewer: Value = client
-        .post(format!("http://{}/graphql", parley.addr))
-        .bearer_auth(&api_key)
-        .json(&json!({"query": "{ viewer { workspace { id name } } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let viewer = graphql_at(
+        &parley.addr,
+        Some(&api_key),
+        "{ viewer { workspace { id name } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(
         viewer["data"]["viewer"]["workspace"]["name"],
         "Demo workspace"
     );
-    let login: Value = client
-        .post(format!("http://{}/graphql", parley.addr))
-        .json(
-            &json!({"query": "mutation($i: LoginInput!) { login(input: $i) { token } }",
-                      "variables": {"i": {"email": email, "password": password}}}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login = graphql_at(
+        &parley.addr,
+        None,
+        "mutation($i: LoginInput!) { login(input: $i) { token } }",
+        json!({"i": {"email": email, "password": password}}),
+    )
+    .await;
     assert!(login["data"]["login"]["token"].is_string(), "{login}");
     let workspace_id = viewer["data"]["viewer"]["workspace"]["id"]
         .as_str()

@@ -122,18 +122,7 @@ impl TestApp {
     }
 
     async fn graphql_with(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.client.post(self.url("/graphql"));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-            .await
-            .expect("graphql request")
-            .json()
-            .await
-            .expect("graphql response is JSON")
+        graphql_at(&self.addr.to_string(), token, query, variables).await
     }
 
     /// GETs a REST path, with a bearer token when given; returns the status and the JSON body
@@ -204,6 +193,22 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// POSTs a GraphQL document to the server at `addr` and returns the whole JSON response.
+pub async fn graphql_at(addr: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut request = reqwest::Client::new().post(format!("http://{addr}/graphql"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .expect("graphql request")
+        .json()
+        .await
+        .expect("graphql response is JSON")
 }
 
 /// A signed-in member.

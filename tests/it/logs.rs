@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ParleyProcess, TestDb};
+use crate::helpers::{ParleyProcess, TestDb, graphql_at};
 
 #[tokio::test]
 async fn secrets_never_appear_in_the_logs() {
@@ -22,22 +22,9 @@ async fn secrets_never_appear_in_the_logs() {
     let parley = ParleyProcess::start(&db, &["serve"], &env).await;
     let addr = parley.addr.clone();
 
-    let client = reqwest::Client::new();
     let graphql = |token: Option<String>, query: &'static str, variables: Value| {
-        let mut request = client.post(format!("http://{addr}/graphql"));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        async move {
-            request
-                .json(&json!({"query": query, "variables": variables}))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
+        let addr = addr.clone();
+        async move { graphql_at(&addr, token.as_deref(), query, variables).await }
     };
     let signed_up = graphql(
         None,
