@@ -12,3 +12,4 @@ pub mod ratelimit;
 pub mod rest;
 pub mod senders;
 pub mod telemetry;
+pub mod whatsapp;
