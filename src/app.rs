@@ -25,6 +25,7 @@ use crate::{
     config::Config,
     db::{self, ServerSecrets},
     error::AppError,
+    events::EventBus,
     graphql::{self, ParleySchema},
     rest, telemetry,
 };
@@ -37,6 +38,7 @@ pub struct AppState {
     pub secrets: Arc<ServerSecrets>,
     pub schema: ParleySchema,
     pub metrics: PrometheusHandle,
+    pub events: EventBus,
 }
 
 pub struct Application {
@@ -63,16 +65,19 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let (config, secrets) = (Arc::new(config), Arc::new(secrets));
+        let events = EventBus::default();
         let state = AppState {
             schema: graphql::build_schema(Some(graphql::SchemaDeps {
                 db: db.clone(),
                 config: config.clone(),
                 secrets: secrets.clone(),
+                events: events.clone(),
             })),
             db,
             config,
             secrets,
             metrics: telemetry::metrics_handle(),
+            events,
         };
         Ok(Self {
             listener,

@@ -38,6 +38,12 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Largest number of pooled database connections.
     pub database_max_connections: u32,
+    /// How long an idempotency key names its send; after that it names a new one.
+    pub idempotency_retention_hours: u32,
+    /// Messages a sender may queue per UTC day unless it has its own limit.
+    pub default_daily_limit: u32,
+    /// How long `?wait=true` and the Messages API wait for WhatsApp's answer.
+    pub send_wait_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -63,6 +69,9 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             shutdown_grace_secs: 30,
             database_max_connections: 16,
+            idempotency_retention_hours: 24,
+            default_daily_limit: 1000,
+            send_wait_secs: 30,
         }
     }
 }
@@ -117,6 +126,12 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             return invalid("PARLEY_MAX_BODY_BYTES must be at least 1024".into());
+        }
+        if self.idempotency_retention_hours < 24 {
+            return invalid("PARLEY_IDEMPOTENCY_RETENTION_HOURS must be at least 24".into());
+        }
+        if self.send_wait_secs > 120 {
+            return invalid("PARLEY_SEND_WAIT_SECS must be at most 120".into());
         }
         if self.jwt_ttl_secs == 0 || self.jwt_ttl_secs > 366 * 24 * 60 * 60 {
             return invalid("PARLEY_JWT_TTL_SECS must be between 1 second and a year".into());

@@ -12,8 +12,9 @@ use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
 use rand::RngCore;
 use sea_orm::{
-    ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait, sea_query::OnConflict, sqlx::sqlite::SqliteJournalMode,
+    ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait, sea_query::OnConflict, sqlx::sqlite::SqliteJournalMode,
     sqlx::sqlite::SqliteSynchronous,
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -43,6 +44,17 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
 /// Applies every pending migration; a no-op on an up-to-date database.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at BEGIN (IMMEDIATE):
+/// a deferred transaction that reads first and writes later can fail with "database is locked"
+/// instead of waiting its turn.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Whether the database answers a trivial query.

@@ -40,9 +40,29 @@ pub enum ErrorCode {
     PayloadTooLarge,
     InvalidCredentials,
     SignupClosed,
+    DeliveryUnknown,
 }
 
 impl ErrorCode {
+    /// Codes a send attempt can fail with, as stored on the attempt.
+    const DELIVERY: [ErrorCode; 7] = [
+        Self::RecipientNotFound,
+        Self::CustomerServiceWindowClosed,
+        Self::WhatsappNotConnected,
+        Self::TemplateMalformed,
+        Self::RateLimited,
+        Self::MetaError,
+        Self::DeliveryUnknown,
+    ];
+
+    /// The code of a failed send attempt; anything unknown is Meta's doing.
+    pub fn of_failed_attempt(stored: Option<&str>) -> Self {
+        Self::DELIVERY
+            .into_iter()
+            .find(|code| Some(code.as_str()) == stored)
+            .unwrap_or(Self::MetaError)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MissingBearerToken => "missing_bearer_token",
@@ -66,6 +86,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::InvalidCredentials => "invalid_credentials",
             Self::SignupClosed => "signup_closed",
+            Self::DeliveryUnknown => "delivery_unknown",
         }
     }
 
@@ -90,6 +111,7 @@ impl ErrorCode {
             Self::RecipientNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::MetaError => StatusCode::BAD_GATEWAY,
+            Self::DeliveryUnknown => StatusCode::GATEWAY_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }

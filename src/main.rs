@@ -4,7 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use parley::{accounts, app::Application, config::Config, db, graphql, telemetry};
+use parley::{accounts, app::Application, config::Config, db, graphql, rest, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +42,14 @@ enum Command {
         /// Also connect a sandbox sender with this number (E.164).
         #[arg(long, value_name = "E164")]
         sandbox_sender: Option<String>,
+    },
+    /// Print the OpenAPI document of the REST API.
+    Openapi {
+        /// Instead of printing, fail when FILE differs from the document.
+        #[arg(long)]
+        check: bool,
+        #[arg(long, value_name = "FILE", default_value = "openapi.json")]
+        file: PathBuf,
     },
     /// Print the GraphQL schema (SDL).
     Schema {
@@ -118,25 +126,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Schema { check, file } => {
-            let sdl = graphql::sdl();
-            if !check {
-                print!("{sdl}");
-            } else {
-                let existing = std::fs::read_to_string(&file)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
-                if existing != sdl {
-                    eprintln!(
-                        "{} is stale: run `parley schema > {}`",
-                        file.display(),
-                        file.display()
-                    );
-                    return Ok(ExitCode::FAILURE);
-                }
-                println!("{} is up to date", file.display());
-            }
+        Command::Schema { check, file } => return print_or_check(&graphql::sdl(), check, &file),
+        Command::Openapi { check, file } => {
+            return print_or_check(&rest::openapi_text(), check, &file);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a generated artefact, or with `check` fails when the checked-in `file` differs.
+fn print_or_check(
+    generated: &str,
+    check: bool,
+    file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    if !check {
+        print!("{generated}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let existing =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    if existing != generated {
+        eprintln!(
+            "{} is stale: regenerate it with `parley` (see --help)",
+            file.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("{} is up to date", file.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -101,6 +101,10 @@ pub async fn connect(
         messages_per_second: Set(20),
         min_interval_ms: Set(0),
         window_check_enabled: Set(false),
+        pacing_enabled: Set(false),
+        pacing_min_secs: Set(120),
+        pacing_max_secs: Set(300),
+        next_send_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -112,4 +116,63 @@ pub async fn connect(
         }
         _ => error.into(),
     })
+}
+
+/// Changes to a sender's settings; `None` leaves a setting as it is.
+#[derive(Default)]
+pub struct SenderSettings {
+    pub name: Option<String>,
+    /// `Some(None)` returns to the server default.
+    pub daily_limit: Option<Option<i32>>,
+    pub pacing_enabled: Option<bool>,
+    pub pacing_min_secs: Option<i32>,
+    pub pacing_max_secs: Option<i32>,
+}
+
+/// Largest daily cap a sender may be given (WhatsApp's own top tier is unlimited, but a cap this
+/// high is a typo more often than a plan).
+const MAX_DAILY_LIMIT: i32 = 1_000_000;
+/// Longest pacing gap, in seconds.
+const MAX_PACING_SECS: i32 = 24 * 60 * 60;
+
+/// Updates the settings of a sender of `workspace_id`.
+pub async fn update(
+    db: &DatabaseConnection,
+    workspace_id: Uuid,
+    sender_id: Uuid,
+    settings: SenderSettings,
+) -> Result<sender::Model, AppError> {
+    use entity::WorkspaceScoped;
+    let current = sender::Entity::find_by_id_in_workspace(workspace_id, sender_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("sender"))?;
+    if let Some(Some(limit)) = settings.daily_limit
+        && !(1..=MAX_DAILY_LIMIT).contains(&limit)
+    {
+        return Err(invalid(format!(
+            "dailyLimit must be between 1 and {MAX_DAILY_LIMIT}"
+        )));
+    }
+    let min = settings.pacing_min_secs.unwrap_or(current.pacing_min_secs);
+    let max = settings.pacing_max_secs.unwrap_or(current.pacing_max_secs);
+    if !(0..=MAX_PACING_SECS).contains(&min) || !(min..=MAX_PACING_SECS).contains(&max) {
+        return Err(invalid(format!(
+            "pacing needs 0 <= pacingMinSecs <= pacingMaxSecs <= {MAX_PACING_SECS}"
+        )));
+    }
+    let mut active: sender::ActiveModel = current.into();
+    if let Some(name) = settings.name {
+        active.name = Set(parse_name("name", &name)?);
+    }
+    if let Some(limit) = settings.daily_limit {
+        active.daily_limit = Set(limit);
+    }
+    if let Some(enabled) = settings.pacing_enabled {
+        active.pacing_enabled = Set(enabled);
+    }
+    active.pacing_min_secs = Set(min);
+    active.pacing_max_secs = Set(max);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
 }

@@ -26,6 +26,8 @@ pub struct Model {
     pub wa_id: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// Whether this send created its contact.
+    pub contact_created: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -26,6 +26,12 @@ pub struct Model {
     pub min_interval_ms: i32,
     /// Refuse sends outside the 24-hour window before asking Meta (off by default).
     pub window_check_enabled: bool,
+    /// Space this sender's sends by a random gap between the two bounds (off by default).
+    pub pacing_enabled: bool,
+    pub pacing_min_secs: i32,
+    pub pacing_max_secs: i32,
+    /// The earliest time the next paced send may go out.
+    pub next_send_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -31,3 +31,13 @@ impl Guard for RequireScope {
         Ok(())
     }
 }
+
+/// A credential with at least one of these scopes.
+pub struct RequireAnyScope(pub &'static [Scope]);
+
+impl Guard for RequireAnyScope {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        principal(ctx)?.require_any_scope(self.0)?;
+        Ok(())
+    }
+}

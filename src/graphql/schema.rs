@@ -6,7 +6,7 @@ use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 use super::{mutation::Mutation, object, query::Query};
-use crate::{config::Config, db::ServerSecrets};
+use crate::{config::Config, db::ServerSecrets, events::EventBus};
 
 pub type ParleySchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -20,6 +20,7 @@ pub struct SchemaDeps {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub secrets: Arc<ServerSecrets>,
+    pub events: EventBus,
 }
 
 pub fn build_schema(deps: Option<SchemaDeps>) -> ParleySchema {
@@ -32,7 +33,11 @@ pub fn build_schema(deps: Option<SchemaDeps>) -> ParleySchema {
         .register_output_type::<object::Message>()
         .register_output_type::<object::SendAttempt>();
     if let Some(deps) = deps {
-        builder = builder.data(deps.db).data(deps.config).data(deps.secrets);
+        builder = builder
+            .data(deps.db)
+            .data(deps.config)
+            .data(deps.secrets)
+            .data(deps.events);
     }
     builder.finish()
 }

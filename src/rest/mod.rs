@@ -4,7 +4,12 @@
 
 mod messages;
 
-use axum::{Json, Router, extract::State, middleware, routing::get};
+use axum::{
+    Json, Router,
+    extract::State,
+    middleware,
+    routing::{get, post},
+};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -22,8 +27,15 @@ use crate::{
         description = "Send WhatsApp messages and read their status. Authenticate with \
                        `Authorization: Bearer <API key>`."
     ),
-    paths(messages::get_send_attempt),
-    components(schemas(messages::SendAttemptStatusResponse, ErrorBody, ErrorDetail)),
+    paths(messages::send_a, messages::send_b, messages::get_send_attempt),
+    components(schemas(
+        messages::SendBody,
+        messages::SendResponseA,
+        messages::SendResponseB,
+        messages::SendAttemptStatusResponse,
+        ErrorBody,
+        ErrorDetail
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -59,6 +71,8 @@ pub struct ErrorDetail {
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
+        .route("/messages/send", post(messages::send_a))
+        .route("/messages", post(messages::send_b))
         .route(
             "/messages/{send_attempt_id}",
             get(messages::get_send_attempt),
@@ -72,6 +86,14 @@ pub fn router(state: AppState) -> Router<AppState> {
 /// `GET /openapi.json`
 pub async fn openapi(State(_): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
     Json(openapi_document())
+}
+
+/// The document as checked in (`openapi.json`): pretty JSON with a final newline.
+pub fn openapi_text() -> String {
+    let mut text =
+        serde_json::to_string_pretty(&openapi_document()).expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
 }
 
 pub fn openapi_document() -> utoipa::openapi::OpenApi {

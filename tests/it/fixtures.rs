@@ -62,6 +62,10 @@ pub async fn a_sender(
         messages_per_second: Set(20),
         min_interval_ms: Set(0),
         window_check_enabled: Set(false),
+        pacing_enabled: Set(false),
+        pacing_min_secs: Set(120),
+        pacing_max_secs: Set(300),
+        next_send_at: Set(None),
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
     }
@@ -170,6 +174,7 @@ pub async fn a_send_attempt(
         wa_id: Set(None),
         error_code: Set(None),
         error_message: Set(None),
+        contact_created: Set(false),
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
     }

@@ -52,6 +52,8 @@ impl TestDb {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_max_connections: 5,
             shutdown_grace_secs: 5,
+            // Nothing delivers in most tests: answer "still queued" at once instead of after 30 s.
+            send_wait_secs: 0,
             ..Config::default()
         }
     }
@@ -68,6 +70,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    /// The server's event bus, to play the part of components that are not running.
+    pub events: parley::events::EventBus,
     pub test_db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -93,6 +97,7 @@ impl TestApp {
             .expect("application builds");
         let addr = app.addr();
         let db = app.state().db.clone();
+        let events = app.state().events.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
             stopped.await.ok();
@@ -101,6 +106,7 @@ impl TestApp {
             addr,
             client: reqwest::Client::new(),
             db,
+            events,
             test_db,
             stop: Some(stop),
             server: Some(server),
@@ -400,5 +406,44 @@ impl ParleyProcess {
             self.printed.push(line);
         }
         (status, self.printed.join("\n"))
+    }
+}
+
+impl TestApp {
+    /// POSTs a JSON body to a REST path with a bearer token and extra headers; returns the status
+    /// and the JSON body.
+    pub async fn rest_post(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("REST request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Connects a sandbox sender owned by the session's member; returns its id.
+    pub async fn sandbox_sender(&self, session: &Session, number: &str) -> String {
+        let response = self
+            .graphql_as(
+                &session.token,
+                "mutation($input: ConnectSenderInput!) { connectSender(input: $input) { id } }",
+                json!({"input": {"kind": "SANDBOX", "phoneNumber": number, "name": "Sandbox"}}),
+            )
+            .await;
+        response["data"]["connectSender"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("connectSender failed: {response}"))
+            .to_owned()
     }
 }

@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use entity::{conversation::ConversationStatus, member, sender};
-use sea_orm::EntityTrait;
+use entity::{conversation::ConversationStatus, member, message, sender};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -24,6 +24,7 @@ struct World {
     a_key_id: String,
     a_member: Session,
     a_sender_id: String,
+    a_message_id: String,
     a_send_attempt_id: String,
     b: Session,
     b_key: String,
@@ -81,6 +82,7 @@ async fn world(app: &TestApp) -> World {
         a_key_id,
         a_member,
         a_sender_id,
+        a_message_id: message.id.to_string(),
         a_send_attempt_id: attempt.id.to_string(),
         b,
         b_key,
@@ -229,6 +231,76 @@ async fn graphql_case(app: &TestApp, w: &World, field: &str) -> bool {
             assert!(
                 still_works["data"]["viewer"].is_object(),
                 "{field} revoked A's key"
+            );
+        }
+        "Query.sendAttempt" => {
+            for credential in [&w.b.token, &w.b_key] {
+                let response = app
+                    .graphql_as(
+                        credential,
+                        "query($id: ID!) { sendAttempt(id: $id) { id } }",
+                        json!({"id": w.a_send_attempt_id}),
+                    )
+                    .await;
+                assert_not_found(&response, field);
+            }
+        }
+        "Mutation.updateSender" => {
+            for credential in [&w.b.token, &w.b_key] {
+                let response = app
+                    .graphql_as(
+                        credential,
+                        "mutation($id: ID!) { updateSender(id: $id, input: {dailyLimit: 1}) { id } }",
+                        json!({"id": w.a_sender_id}),
+                    )
+                    .await;
+                assert_not_found(&response, field);
+            }
+            let sender = sender::Entity::find_by_id(Uuid::parse_str(&w.a_sender_id).unwrap())
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(sender.daily_limit, None, "{field} changed A's sender");
+        }
+        "Mutation.sendMessage" => {
+            let before = message::Entity::find().count(&app.db).await.unwrap();
+            let send = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }";
+            app.sandbox_sender(&w.b, "+15550002").await;
+            for (input, expected) in [
+                (
+                    json!({"to": "+447700900123", "type": "TEXT", "text": "hi", "senderId": w.a_sender_id}),
+                    "sender_not_allowed",
+                ),
+                (
+                    json!({"to": "+447700900123", "type": "TEXT", "text": "hi", "from": "+15550001"}),
+                    "sender_not_allowed",
+                ),
+                (
+                    json!({"to": "+447700900123", "type": "TEXT", "text": "hi",
+                        "replyToMessageId": w.a_message_id}),
+                    "invalid_request",
+                ),
+                (
+                    json!({"to": "+447700900123", "type": "REACTION",
+                        "reaction": {"messageId": w.a_message_id, "emoji": "👍"}}),
+                    "invalid_request",
+                ),
+            ] {
+                for credential in [&w.b.token, &w.b_key] {
+                    let response = app
+                        .graphql_as(credential, send, json!({"input": input}))
+                        .await;
+                    assert_eq!(
+                        error_code(&response),
+                        Some(expected),
+                        "{field} {input}: {response}"
+                    );
+                }
+            }
+            assert_eq!(
+                message::Entity::find().count(&app.db).await.unwrap(),
+                before
             );
         }
         _ => return false,

@@ -13,4 +13,5 @@ mod logs;
 mod ops;
 mod ratelimit;
 mod schema;
+mod sending;
 mod shutdown;

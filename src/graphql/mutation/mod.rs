@@ -2,6 +2,7 @@
 
 mod account;
 mod api_key;
+mod message;
 mod sender;
 
 use async_graphql::MergedObject;
@@ -10,5 +11,6 @@ use async_graphql::MergedObject;
 pub struct Mutation(
     account::AccountMutation,
     api_key::ApiKeyMutation,
+    message::MessageMutation,
     sender::SenderMutation,
 );

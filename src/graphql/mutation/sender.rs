@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 
@@ -10,8 +10,9 @@ use crate::{
     graphql::{
         guard::{RequireScope, principal},
         object::{Sender, SenderKind},
+        parse_id,
     },
-    senders::{self, NewSender},
+    senders::{self, NewSender, SenderSettings},
 };
 
 #[derive(InputObject)]
@@ -27,6 +28,17 @@ pub struct ConnectSenderInput {
     /// never returned.
     pub access_token: Option<String>,
     pub name: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdateSenderInput {
+    pub name: Option<String>,
+    /// Messages this sender may queue per UTC day; null returns to the server default (1000).
+    pub daily_limit: Option<Option<i32>>,
+    /// Space sends by a random gap between the two bounds (seconds; default 120 to 300).
+    pub pacing_enabled: Option<bool>,
+    pub pacing_min_secs: Option<i32>,
+    pub pacing_max_secs: Option<i32>,
 }
 
 #[derive(Default)]
@@ -51,6 +63,27 @@ impl SenderMutation {
         };
         let sender =
             senders::connect(db, secrets, actor.workspace_id, actor.member_id, new).await?;
+        Ok(Sender(sender))
+    }
+
+    /// Changes a sender's name, daily cap and pacing (scope `senders:manage`).
+    #[graphql(guard = "RequireScope(Scope::SendersManage)")]
+    async fn update_sender(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateSenderInput,
+    ) -> Result<Sender> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let settings = SenderSettings {
+            name: input.name,
+            daily_limit: input.daily_limit,
+            pacing_enabled: input.pacing_enabled,
+            pacing_min_secs: input.pacing_min_secs,
+            pacing_max_secs: input.pacing_max_secs,
+        };
+        let id = parse_id(&id, "sender")?;
+        let sender = senders::update(db, principal(ctx)?.workspace_id, id, settings).await?;
         Ok(Sender(sender))
     }
 }

@@ -1,4 +1,4 @@
-use async_graphql::{Enum, ID, Json, Object};
+use async_graphql::{Context, Enum, ID, Json, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::message;
 
@@ -9,7 +9,7 @@ pub enum MessageDirection {
     Outbound,
 }
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[graphql(remote = "entity::message::MessageType")]
 pub enum MessageType {
     Text,
@@ -101,5 +101,16 @@ impl Message {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+
+    async fn contact(&self, ctx: &Context<'_>) -> Result<super::Contact> {
+        let contact = super::load::<entity::contact::Entity>(ctx, self.0.contact_id).await?;
+        Ok(super::Contact(contact))
+    }
+
+    async fn conversation(&self, ctx: &Context<'_>) -> Result<super::Conversation> {
+        let conversation =
+            super::load::<entity::conversation::Entity>(ctx, self.0.conversation_id).await?;
+        Ok(super::Conversation(conversation))
     }
 }

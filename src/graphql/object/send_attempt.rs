@@ -1,4 +1,4 @@
-use async_graphql::{Enum, ID, Object};
+use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::send_attempt;
 
@@ -54,5 +54,11 @@ impl SendAttempt {
 
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+
+    /// The message being sent.
+    async fn message(&self, ctx: &Context<'_>) -> Result<super::Message> {
+        let message = super::load::<entity::message::Entity>(ctx, self.0.message_id).await?;
+        Ok(super::Message(message))
     }
 }

@@ -61,7 +61,7 @@ impl Sender {
         self.0.status_reason.as_deref()
     }
 
-    /// Most messages sent per day; none means WhatsApp's own tier limit.
+    /// Most messages queued per UTC day; null means the server default (1000).
     async fn daily_limit(&self) -> Option<i32> {
         self.0.daily_limit
     }
@@ -69,6 +69,19 @@ impl Sender {
     /// Pacing of the dispatcher for this number.
     async fn messages_per_second(&self) -> i32 {
         self.0.messages_per_second
+    }
+
+    /// Whether sends are spaced by a random gap between pacingMinSecs and pacingMaxSecs.
+    async fn pacing_enabled(&self) -> bool {
+        self.0.pacing_enabled
+    }
+
+    async fn pacing_min_secs(&self) -> i32 {
+        self.0.pacing_min_secs
+    }
+
+    async fn pacing_max_secs(&self) -> i32 {
+        self.0.pacing_max_secs
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -1,0 +1,173 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+
+use crate::{
+    auth::Scope,
+    config::Config,
+    domain::content::{ContentInput, LocationInput, MediaInput, ReactionInput, TemplateInput},
+    error::{AppError, ErrorCode},
+    events::EventBus,
+    graphql::{
+        guard::{RequireScope, principal},
+        object::{Contact, Conversation, Message, MessageType, SendAttempt},
+    },
+    sending::{self, SendRequest, SenderChoice},
+};
+
+#[derive(InputObject, serde::Serialize)]
+#[graphql(name = "MediaInput")]
+pub struct MediaField {
+    /// Public HTTPS URL of the file.
+    pub url: String,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    pub mime_type: Option<String>,
+}
+
+#[derive(InputObject, serde::Serialize)]
+#[graphql(name = "LocationInput")]
+pub struct LocationField {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(InputObject, serde::Serialize)]
+#[graphql(name = "TemplateInput")]
+pub struct TemplateField {
+    pub name: String,
+    pub language_code: String,
+    /// Meta's template components.
+    pub components: Option<Json<serde_json::Value>>,
+}
+
+#[derive(InputObject, serde::Serialize)]
+#[graphql(name = "ReactionInput")]
+pub struct ReactionField {
+    /// The message reacted to, of the same conversation.
+    pub message_id: ID,
+    /// One emoji; empty removes the reaction.
+    pub emoji: String,
+}
+
+#[derive(InputObject, serde::Serialize)]
+pub struct SendMessageInput {
+    /// The recipient, in international format.
+    pub to: String,
+    /// The workspace number to send from (owners and admins only).
+    pub from: Option<String>,
+    /// The sender to send from (owners and admins only).
+    pub sender_id: Option<ID>,
+    #[graphql(name = "type")]
+    pub message_type: MessageType,
+    /// The text, or a media message's caption.
+    pub text: Option<String>,
+    pub media: Option<MediaField>,
+    pub location: Option<LocationField>,
+    pub template: Option<TemplateField>,
+    /// Buttons or a list, in Meta's shape.
+    pub interactive: Option<Json<serde_json::Value>>,
+    /// Contact cards, in Meta's shape.
+    pub contacts: Option<Json<serde_json::Value>>,
+    pub reaction: Option<ReactionField>,
+    /// A message of the same conversation to reply to.
+    pub reply_to_message_id: Option<ID>,
+    /// Names the contact when this send creates it.
+    pub contact_name: Option<String>,
+    /// Retries with the same key and input return the first send.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct SendMessagePayload {
+    pub send_attempt: SendAttempt,
+    pub message: Message,
+    pub contact: Contact,
+    pub conversation: Conversation,
+    /// Whether this send created the contact.
+    pub contact_created: bool,
+}
+
+#[derive(Default)]
+pub struct MessageMutation;
+
+#[Object]
+impl MessageMutation {
+    /// Queues a WhatsApp message, finding or creating the contact and its open conversation
+    /// (scope `messages:send`). Delivery follows; watch `sendAttempt` or `sendAttemptUpdated`.
+    #[graphql(guard = "RequireScope(Scope::MessagesSend)")]
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        input: SendMessageInput,
+    ) -> Result<SendMessagePayload> {
+        let canonical = json!({"shape": "graphql", "body": &input});
+        let sender = match (input.from, input.sender_id) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::client(
+                    ErrorCode::InvalidRequest,
+                    "give from or senderId, not both",
+                )
+                .into());
+            }
+            (Some(number), None) => SenderChoice::Number(number),
+            (None, Some(id)) => SenderChoice::Id(id.to_string()),
+            (None, None) => SenderChoice::Own,
+        };
+        let content = ContentInput {
+            message_type: Some(async_graphql::Value::from(input.message_type).to_string()),
+            text: input.text,
+            media: input.media.map(|media| MediaInput {
+                url: media.url,
+                caption: media.caption,
+                file_name: media.file_name,
+                mime_type: media.mime_type,
+            }),
+            location: input.location.map(|location| LocationInput {
+                latitude: location.latitude,
+                longitude: location.longitude,
+                name: location.name,
+                address: location.address,
+            }),
+            contacts: input.contacts.map(|contacts| contacts.0),
+            template: input.template.map(|template| TemplateInput {
+                name: template.name,
+                language_code: template.language_code,
+                components: template.components.map(|components| components.0),
+            }),
+            interactive: input.interactive.map(|interactive| interactive.0),
+            reaction: input.reaction.map(|reaction| ReactionInput {
+                message_id: reaction.message_id.to_string(),
+                emoji: reaction.emoji,
+            }),
+        };
+        let request = SendRequest {
+            to: input.to,
+            sender,
+            content,
+            reply_to: input.reply_to_message_id.map(|id| id.to_string()),
+            contact_name: input.contact_name,
+            idempotency_key: input.idempotency_key,
+            canonical,
+        };
+        let sent = sending::send(
+            ctx.data::<DatabaseConnection>()?,
+            ctx.data::<EventBus>()?,
+            ctx.data::<Arc<Config>>()?,
+            principal(ctx)?,
+            request,
+        )
+        .await?;
+        Ok(SendMessagePayload {
+            send_attempt: SendAttempt(sent.attempt),
+            message: Message(sent.message),
+            contact: Contact(sent.contact),
+            conversation: Conversation(sent.conversation),
+            contact_created: sent.contact_created,
+        })
+    }
+}

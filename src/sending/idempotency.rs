@@ -1,0 +1,107 @@
+//! Idempotency keys: a client's name for one send, so that retrying a request never sends twice.
+//! A key is scoped to its workspace; the request it first came with is remembered as a hash of its
+//! canonical JSON, so a retry (same body) is told apart from a reuse (another body).
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::{AppError, ErrorCode};
+
+const MAX_LEN: usize = 255;
+
+/// A client's idempotency key, as given in the `Idempotency-Key` header or `idempotencyKey`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Surrounding whitespace and one pair of double quotes are not part of the key: `"abc"` and
+    /// `abc` name the same send (clients differ in how they write header values).
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let trimmed = raw.trim();
+        let unquoted = trimmed
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap_or(trimmed);
+        let valid = !unquoted.is_empty()
+            && unquoted.len() <= MAX_LEN
+            && unquoted
+                .bytes()
+                .all(|byte| byte.is_ascii_graphic() || byte == b' ');
+        if !valid {
+            return Err(AppError::client(
+                ErrorCode::InvalidRequest,
+                format!("Idempotency-Key must be 1 to {MAX_LEN} printable ASCII characters"),
+            ));
+        }
+        Ok(Self(unquoted.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Hex SHA-256 of `request` in canonical form: object keys sorted at every level, no whitespace.
+/// Two requests that differ only in key order or spacing hash the same.
+pub fn request_hash(request: &Value) -> String {
+    let mut canonical = String::new();
+    write_canonical(request, &mut canonical);
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().filter(|(_, v)| !v.is_null()).collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (index, (key, value)) in entries.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn quoted_and_unquoted_keys_are_the_same_key() {
+        let plain = IdempotencyKey::parse("order-42").unwrap();
+        assert_eq!(IdempotencyKey::parse("\"order-42\"").unwrap(), plain);
+        assert_eq!(IdempotencyKey::parse("  order-42 ").unwrap(), plain);
+        for bad in ["", "\"\"", "   ", "tab\there", "ключ", &"k".repeat(256)] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hashes_ignore_key_order_spacing_and_nulls_but_not_values() {
+        let a = json!({"to": "+1555", "text": "hi", "nested": {"b": 1, "a": [1, 2]}});
+        let b = json!({"nested": {"a": [1, 2], "b": 1}, "text": "hi", "to": "+1555", "from": null});
+        assert_eq!(request_hash(&a), request_hash(&b));
+        let c = json!({"to": "+1555", "text": "hi!", "nested": {"b": 1, "a": [1, 2]}});
+        assert_ne!(request_hash(&a), request_hash(&c));
+        let reordered = json!({"to": "+1555", "text": "hi", "nested": {"b": 1, "a": [2, 1]}});
+        assert_ne!(request_hash(&a), request_hash(&reordered));
+    }
+}

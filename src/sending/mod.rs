@@ -1,0 +1,489 @@
+//! The send path, shared by GraphQL `sendMessage` and both REST shapes: validate, resolve the
+//! sender, find or create the contact and conversation, and queue the message — the message row,
+//! its send attempt and its idempotency record written in one transaction, so that an accepted
+//! send is durable. Delivery picks the attempt up from the `send_attempts` table.
+
+mod idempotency;
+mod limits;
+
+use chrono::{Duration, Utc};
+use entity::{
+    WorkspaceScoped, contact, conversation,
+    conversation::ConversationStatus,
+    message::{self, MessageDirection, MessageStatus},
+    new_id, send_attempt,
+    send_attempt::SendAttemptState,
+    sender::{self, SenderStatus},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, SqlErr, sea_query::OnConflict,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use idempotency::{IdempotencyKey, request_hash};
+
+use crate::{
+    accounts::parse_name,
+    auth::{Principal, Scope},
+    config::Config,
+    db,
+    domain::{
+        ContentError, ContentErrorKind, ContentInput, MessageContent, Phone, phone::PhoneError,
+    },
+    error::{AppError, ErrorCode},
+    events::{Event, EventBus},
+};
+
+/// Which of the workspace's senders a send goes from.
+#[derive(Debug, Clone)]
+pub enum SenderChoice {
+    /// The calling member's own sender.
+    Own,
+    /// The workspace's sender with this number (owners and admins only).
+    Number(String),
+    /// The workspace's sender with this id (owners and admins only).
+    Id(String),
+}
+
+/// One send, as any surface hands it in.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub to: String,
+    pub sender: SenderChoice,
+    pub content: ContentInput,
+    /// Parley's id of a message of the same conversation this one replies to.
+    pub reply_to: Option<String>,
+    /// Names the contact if this send creates it.
+    pub contact_name: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// The request as the client sent it (tagged with its surface), for the idempotency hash.
+    pub canonical: Value,
+}
+
+/// A queued send and what it touched.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub attempt: send_attempt::Model,
+    pub message: message::Model,
+    pub contact: contact::Model,
+    pub conversation: conversation::Model,
+    pub sender: sender::Model,
+    pub contact_created: bool,
+}
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::client(ErrorCode::InvalidRequest, message)
+}
+
+pub fn phone_error(error: PhoneError) -> AppError {
+    AppError::client(ErrorCode::InvalidPhoneNumber, error.to_string())
+}
+
+fn content_error(error: ContentError) -> AppError {
+    let code = match error.kind {
+        ContentErrorKind::InvalidRequest => ErrorCode::InvalidRequest,
+        ContentErrorKind::InvalidMediaUrl => ErrorCode::InvalidMediaUrl,
+        ContentErrorKind::TemplateMalformed => ErrorCode::TemplateMalformed,
+    };
+    AppError::client(code, error.message)
+}
+
+/// Queues a send, or returns the send an idempotency key already names.
+pub async fn send(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+    principal: &Principal,
+    request: SendRequest,
+) -> Result<Sent, AppError> {
+    principal.require_scope(Scope::MessagesSend)?;
+    let phone = Phone::parse(&request.to).map_err(phone_error)?;
+    let content = MessageContent::parse(request.content).map_err(content_error)?;
+    let contact_name = request
+        .contact_name
+        .as_deref()
+        .map(|name| parse_name("contactName", name))
+        .transpose()?;
+    let reply_to = request
+        .reply_to
+        .as_deref()
+        .map(|id| {
+            Uuid::parse_str(id)
+                .map_err(|_| invalid("reply_to must name a message of this conversation"))
+        })
+        .transpose()?;
+    let key = request
+        .idempotency_key
+        .as_deref()
+        .map(IdempotencyKey::parse)
+        .transpose()?;
+    let hash = request_hash(&request.canonical);
+    let retention = Duration::hours(i64::from(config.idempotency_retention_hours));
+    if let Some(key) = &key
+        && let Some(sent) = replay(db, principal.workspace_id, key, &hash, retention).await?
+    {
+        return Ok(sent);
+    }
+
+    let sender = resolve_sender(db, principal, &request.sender).await?;
+    let queued = Queued {
+        principal,
+        sender: &sender,
+        phone: &phone,
+        content: &content,
+        contact_name,
+        reply_to,
+        key: key.as_ref(),
+        hash: &hash,
+        daily_limit: sender
+            .daily_limit
+            .and_then(|limit| u32::try_from(limit).ok())
+            .unwrap_or(config.default_daily_limit),
+    };
+    let sent = match queue(db, queued).await {
+        Ok(sent) => sent,
+        // A concurrent request with the same key won the race: answer as it did.
+        Err(QueueError::KeyTaken) => {
+            let key = key.as_ref().expect("only keyed sends collide on the key");
+            replay(db, principal.workspace_id, key, &hash, retention)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("idempotency key vanished after a conflict"))?
+        }
+        Err(QueueError::App(error)) => return Err(error),
+    };
+    bus.publish(Event::SendAttemptUpdated {
+        workspace_id: sent.attempt.workspace_id,
+        send_attempt_id: sent.attempt.id,
+        state: sent.attempt.state,
+    });
+    Ok(sent)
+}
+
+/// The send `key` names, if it names one within the retention window and was made with the same
+/// request; `idempotency_conflict` for another request. An expired key is released so that it
+/// names a new send.
+async fn replay(
+    db: &DatabaseConnection,
+    workspace_id: Uuid,
+    key: &IdempotencyKey,
+    hash: &str,
+    retention: Duration,
+) -> Result<Option<Sent>, AppError> {
+    let Some(attempt) = send_attempt::Entity::find_in_workspace(workspace_id)
+        .filter(send_attempt::Column::IdempotencyKey.eq(key.as_str()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if attempt.created_at < Utc::now() - retention {
+        send_attempt::Entity::update_many()
+            .col_expr(
+                send_attempt::Column::IdempotencyKey,
+                sea_orm::sea_query::Expr::value(Option::<String>::None),
+            )
+            .filter(send_attempt::Column::Id.eq(attempt.id))
+            .exec(db)
+            .await?;
+        return Ok(None);
+    }
+    if attempt.request_hash.as_deref() != Some(hash) {
+        return Err(AppError::client(
+            ErrorCode::IdempotencyConflict,
+            "this Idempotency-Key was used with a different request",
+        ));
+    }
+    Ok(Some(load(db, attempt).await?))
+}
+
+/// The rows of an existing send.
+pub async fn load(db: &DatabaseConnection, attempt: send_attempt::Model) -> Result<Sent, AppError> {
+    let missing = || anyhow::anyhow!("send attempt {} lost its rows", attempt.id);
+    let message = message::Entity::find_by_id(attempt.message_id)
+        .one(db)
+        .await?
+        .ok_or_else(missing)?;
+    let contact = contact::Entity::find_by_id(message.contact_id)
+        .one(db)
+        .await?
+        .ok_or_else(missing)?;
+    let conversation = conversation::Entity::find_by_id(message.conversation_id)
+        .one(db)
+        .await?
+        .ok_or_else(missing)?;
+    let sender = sender::Entity::find_by_id(attempt.sender_id)
+        .one(db)
+        .await?
+        .ok_or_else(missing)?;
+    Ok(Sent {
+        contact_created: attempt.contact_created,
+        attempt,
+        message,
+        contact,
+        conversation,
+        sender,
+    })
+}
+
+async fn resolve_sender(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    choice: &SenderChoice,
+) -> Result<sender::Model, AppError> {
+    let senders = sender::Entity::find_in_workspace(principal.workspace_id);
+    let not_allowed = || {
+        AppError::client(
+            ErrorCode::SenderNotAllowed,
+            "that sender is not a number of this workspace",
+        )
+    };
+    let sender = match choice {
+        SenderChoice::Own => senders
+            .filter(sender::Column::OwnerMemberId.eq(principal.member_id))
+            .order_by_asc(sender::Column::Id)
+            .one(db)
+            .await?
+            .ok_or_else(|| {
+                AppError::client(
+                    ErrorCode::WhatsappNotConfigured,
+                    "no WhatsApp sender is connected for you: connect one, or have an owner or \
+                     admin choose one with from/senderId",
+                )
+            })?,
+        SenderChoice::Number(_) | SenderChoice::Id(_) if !principal.is_admin() => {
+            return Err(AppError::client(
+                ErrorCode::SenderSelectionForbidden,
+                "only owners and admins can choose the sender; leave it out to send from yours",
+            ));
+        }
+        SenderChoice::Number(number) => {
+            let phone = Phone::parse(number).map_err(|_| not_allowed())?;
+            senders
+                .filter(sender::Column::PhoneNumber.eq(phone.digits()))
+                .one(db)
+                .await?
+                .ok_or_else(not_allowed)?
+        }
+        SenderChoice::Id(id) => {
+            let id = Uuid::parse_str(id).map_err(|_| not_allowed())?;
+            senders
+                .filter(sender::Column::Id.eq(id))
+                .one(db)
+                .await?
+                .ok_or_else(not_allowed)?
+        }
+    };
+    if sender.status == SenderStatus::Disconnected {
+        return Err(AppError::client(
+            ErrorCode::WhatsappNotConnected,
+            sender
+                .status_reason
+                .clone()
+                .unwrap_or_else(|| "the sender is disconnected; reconnect it".into()),
+        ));
+    }
+    Ok(sender)
+}
+
+struct Queued<'a> {
+    principal: &'a Principal,
+    sender: &'a sender::Model,
+    phone: &'a Phone,
+    content: &'a MessageContent,
+    contact_name: Option<String>,
+    reply_to: Option<Uuid>,
+    key: Option<&'a IdempotencyKey>,
+    hash: &'a str,
+    daily_limit: u32,
+}
+
+enum QueueError {
+    /// Another send holds the idempotency key.
+    KeyTaken,
+    App(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for QueueError {
+    fn from(error: E) -> Self {
+        Self::App(error.into())
+    }
+}
+
+/// Writes the send in one transaction. Its first statement is a write (the daily count), so that
+/// on SQLite it holds the write lock from the start; on Postgres the count's row lock orders
+/// concurrent sends of one sender.
+async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueError> {
+    let now = Utc::now();
+    let txn = db::begin_write(db).await?;
+    limits::count_daily_send(&txn, q.sender.id, q.daily_limit, now).await?;
+    let next_attempt_at = limits::pacing_slot(&txn, q.sender, now).await?;
+    let (contact, contact_created) = find_or_create_contact(&txn, &q, now).await?;
+    let conversation = find_or_create_conversation(&txn, &q, &contact, now).await?;
+
+    let reaction_target = q.content.reaction_target();
+    for (target, what) in [
+        (q.reply_to, "reply_to"),
+        (reaction_target, "the reaction's message"),
+    ] {
+        let Some(target) = target else { continue };
+        let found = message::Entity::find_by_id(target)
+            .filter(message::Column::ConversationId.eq(conversation.id))
+            .one(&txn)
+            .await?;
+        if found.is_none() {
+            return Err(QueueError::App(invalid(format!(
+                "{what} must name a message of this conversation"
+            ))));
+        }
+    }
+
+    let message = message::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(q.principal.workspace_id),
+        conversation_id: Set(conversation.id),
+        contact_id: Set(contact.id),
+        sender_id: Set(q.sender.id),
+        direction: Set(MessageDirection::Outbound),
+        r#type: Set(q.content.message_type()),
+        body: Set(q.content.to_body()),
+        text: Set(q.content.preview_text()),
+        status: Set(MessageStatus::Pending),
+        wamid: Set(None),
+        sent_at: Set(None),
+        delivered_at: Set(None),
+        read_at: Set(None),
+        failed_at: Set(None),
+        error_code: Set(None),
+        error_message: Set(None),
+        reply_to_message_id: Set(q.reply_to),
+        context_wamid: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let attempt = send_attempt::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(q.principal.workspace_id),
+        message_id: Set(message.id),
+        sender_id: Set(q.sender.id),
+        api_key_id: Set(q.principal.api_key.as_ref().map(|key| key.id)),
+        member_id: Set(Some(q.principal.member_id)),
+        state: Set(SendAttemptState::Queued),
+        idempotency_key: Set(q.key.map(|key| key.as_str().to_owned())),
+        request_hash: Set(Some(q.hash.to_owned())),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        attempts: Set(0),
+        next_attempt_at: Set(next_attempt_at),
+        wamid: Set(None),
+        wa_id: Set(None),
+        error_code: Set(None),
+        error_message: Set(None),
+        contact_created: Set(contact_created),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|error| match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) if q.key.is_some() => QueueError::KeyTaken,
+        _ => error.into(),
+    })?;
+
+    let mut touched: conversation::ActiveModel = conversation.into();
+    touched.last_outbound_at = Set(Some(now));
+    touched.last_message_at = Set(now);
+    touched.last_message_id = Set(Some(message.id));
+    touched.updated_at = Set(now);
+    let conversation = touched.update(&txn).await?;
+    let mut touched: contact::ActiveModel = contact.into();
+    touched.last_message_at = Set(Some(now));
+    let contact = touched.update(&txn).await?;
+    txn.commit().await?;
+    Ok(Sent {
+        attempt,
+        message,
+        contact,
+        conversation,
+        sender: q.sender.clone(),
+        contact_created,
+    })
+}
+
+/// The workspace's contact for the number, created if there is none. Concurrent first sends to
+/// one number converge on one row through the unique (workspace, phone) constraint.
+async fn find_or_create_contact(
+    txn: &DatabaseTransaction,
+    q: &Queued<'_>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(contact::Model, bool), DbErr> {
+    let inserted = contact::Entity::insert(contact::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(q.principal.workspace_id),
+        phone: Set(q.phone.digits().to_owned()),
+        wa_id: Set(None),
+        name: Set(q.contact_name.clone()),
+        tags: Set(serde_json::json!([])),
+        attributes: Set(serde_json::json!({})),
+        last_message_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([contact::Column::WorkspaceId, contact::Column::Phone])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    let contact = contact::Entity::find_in_workspace(q.principal.workspace_id)
+        .filter(contact::Column::Phone.eq(q.phone.digits()))
+        .one(txn)
+        .await?
+        .ok_or(DbErr::RecordNotFound("contact just upserted".into()))?;
+    Ok((contact, inserted == 1))
+}
+
+/// The open conversation of this sender and contact, opened if there is none; the partial unique
+/// index on open conversations makes concurrent sends converge on one.
+async fn find_or_create_conversation(
+    txn: &DatabaseTransaction,
+    q: &Queued<'_>,
+    contact: &contact::Model,
+    now: chrono::DateTime<Utc>,
+) -> Result<conversation::Model, DbErr> {
+    let open = || {
+        conversation::Entity::find_in_workspace(q.principal.workspace_id)
+            .filter(conversation::Column::SenderId.eq(q.sender.id))
+            .filter(conversation::Column::ContactId.eq(contact.id))
+            .filter(conversation::Column::Status.eq(ConversationStatus::Open))
+    };
+    if let Some(conversation) = open().one(txn).await? {
+        return Ok(conversation);
+    }
+    conversation::Entity::insert(conversation::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(q.principal.workspace_id),
+        sender_id: Set(q.sender.id),
+        contact_id: Set(contact.id),
+        status: Set(ConversationStatus::Open),
+        assigned_member_id: Set(None),
+        last_inbound_at: Set(None),
+        last_outbound_at: Set(None),
+        last_message_at: Set(now),
+        last_message_id: Set(None),
+        unread_count: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(OnConflict::new().do_nothing().to_owned())
+    .exec_without_returning(txn)
+    .await?;
+    open()
+        .one(txn)
+        .await?
+        .ok_or(DbErr::RecordNotFound("conversation just opened".into()))
+}
