@@ -24,6 +24,7 @@ use crate::{
     auth::{self, extract::Surface},
     config::Config,
     db::{self, ServerSecrets},
+    dispatch::Dispatcher,
     error::AppError,
     events::EventBus,
     graphql::{self, ParleySchema},
@@ -43,6 +44,7 @@ pub struct AppState {
 
 pub struct Application {
     listener: TcpListener,
+    dispatcher: Option<Dispatcher>,
     router: Router,
     state: AppState,
     addr: SocketAddr,
@@ -79,8 +81,18 @@ impl Application {
             metrics: telemetry::metrics_handle(),
             events,
         };
+        let dispatcher = match state.config.dispatch_enabled {
+            true => Some(Dispatcher::new(
+                state.db.clone(),
+                state.events.clone(),
+                state.secrets.clone(),
+                state.config.clone(),
+            )?),
+            false => None,
+        };
         Ok(Self {
             listener,
+            dispatcher,
             router: router(state.clone()),
             state,
             addr,
@@ -102,6 +114,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain(self.state.db.clone()));
+        let dispatcher = self.dispatcher.map(Dispatcher::spawn);
         let grace = self.state.config.shutdown_grace();
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
@@ -118,6 +131,9 @@ impl Application {
             }
         };
         maintenance.abort();
+        if let Some(dispatcher) = dispatcher {
+            dispatcher.stop(grace).await;
+        }
         result
     }
 }

@@ -44,6 +44,19 @@ pub struct Config {
     pub default_daily_limit: u32,
     /// How long `?wait=true` and the Messages API wait for WhatsApp's answer.
     pub send_wait_secs: u64,
+    /// Whether this process delivers queued sends (several processes may).
+    pub dispatch_enabled: bool,
+    /// Sends in flight to WhatsApp at once, per process.
+    pub dispatch_concurrency: usize,
+    /// How long a claimed send may stay SENDING before it counts as `delivery_unknown`; must
+    /// exceed the Graph API timeout.
+    pub dispatch_lease_ms: u64,
+    /// How often the dispatcher looks for due sends when nothing woke it.
+    pub dispatch_poll_ms: u64,
+    /// Timeout of one request to the Graph API.
+    pub graph_api_timeout_ms: u64,
+    /// Gap between the sandbox's sent, delivered and read statuses.
+    pub sandbox_status_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -72,6 +85,12 @@ impl Default for Config {
             idempotency_retention_hours: 24,
             default_daily_limit: 1000,
             send_wait_secs: 30,
+            dispatch_enabled: true,
+            dispatch_concurrency: 16,
+            dispatch_lease_ms: 60_000,
+            dispatch_poll_ms: 500,
+            graph_api_timeout_ms: 20_000,
+            sandbox_status_delay_ms: 1000,
         }
     }
 }
@@ -132,6 +151,14 @@ impl Config {
         }
         if self.send_wait_secs > 120 {
             return invalid("PARLEY_SEND_WAIT_SECS must be at most 120".into());
+        }
+        if self.dispatch_concurrency == 0 || self.dispatch_concurrency > 1024 {
+            return invalid("PARLEY_DISPATCH_CONCURRENCY must be between 1 and 1024".into());
+        }
+        if self.graph_api_timeout_ms == 0 || self.dispatch_lease_ms <= self.graph_api_timeout_ms {
+            return invalid(
+                "PARLEY_DISPATCH_LEASE_MS must exceed PARLEY_GRAPH_API_TIMEOUT_MS (> 0)".into(),
+            );
         }
         if self.jwt_ttl_secs == 0 || self.jwt_ttl_secs > 366 * 24 * 60 * 60 {
             return invalid("PARLEY_JWT_TTL_SECS must be between 1 second and a year".into());

@@ -54,7 +54,19 @@ pub async fn hit(
     limit_per_minute: u32,
     now: DateTime<Utc>,
 ) -> Result<RateLimitDecision, DbErr> {
-    let window_start = now.timestamp().div_euclid(WINDOW_SECS) * WINDOW_SECS;
+    hit_window(db, subject_id, limit_per_minute, WINDOW_SECS, now).await
+}
+
+/// [`hit`] with a window of `window_secs` (e.g. 1 for a per-second throughput limit). Windows
+/// of one subject must always have the same length.
+pub async fn hit_window(
+    db: &DatabaseConnection,
+    subject_id: Uuid,
+    limit: u32,
+    window_secs: i64,
+    now: DateTime<Utc>,
+) -> Result<RateLimitDecision, DbErr> {
+    let window_start = now.timestamp().div_euclid(window_secs) * window_secs;
     // Built from the entity's ActiveModel so the subject id is bound exactly as the entity binds
     // it (SQLite has no uuid type); a differently encoded id would never hit the conflict.
     let mut upsert = Entity::insert(ActiveModel {
@@ -80,10 +92,10 @@ pub async fn hit(
         .map_err(|_| DbErr::Custom(format!("rate-limit count {count} is negative")))?;
 
     Ok(RateLimitDecision {
-        allowed: count <= limit_per_minute,
-        limit: limit_per_minute,
-        remaining: limit_per_minute.saturating_sub(count),
-        reset_at: window_start + WINDOW_SECS,
+        allowed: count <= limit,
+        limit,
+        remaining: limit.saturating_sub(count),
+        reset_at: window_start + window_secs,
         count,
     })
 }

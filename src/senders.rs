@@ -98,7 +98,7 @@ pub async fn connect(
         status: Set(SenderStatus::Connected),
         status_reason: Set(None),
         daily_limit: Set(None),
-        messages_per_second: Set(20),
+        messages_per_second: Set(DEFAULT_MESSAGES_PER_SECOND),
         min_interval_ms: Set(0),
         window_check_enabled: Set(false),
         pacing_enabled: Set(false),
@@ -127,11 +127,17 @@ pub struct SenderSettings {
     pub pacing_enabled: Option<bool>,
     pub pacing_min_secs: Option<i32>,
     pub pacing_max_secs: Option<i32>,
+    /// The dispatcher's throughput limit for this sender.
+    pub messages_per_second: Option<i32>,
 }
 
 /// Largest daily cap a sender may be given (WhatsApp's own top tier is unlimited, but a cap this
 /// high is a typo more often than a plan).
 const MAX_DAILY_LIMIT: i32 = 1_000_000;
+/// Highest throughput a sender may be given (Meta's own ceiling for a number is 1000/s).
+const MAX_MESSAGES_PER_SECOND: i32 = 1000;
+/// Throughput of a new sender: Meta's default for a Cloud API number.
+const DEFAULT_MESSAGES_PER_SECOND: i32 = 80;
 /// Longest pacing gap, in seconds.
 const MAX_PACING_SECS: i32 = 24 * 60 * 60;
 
@@ -167,6 +173,14 @@ pub async fn update(
     }
     if let Some(limit) = settings.daily_limit {
         active.daily_limit = Set(limit);
+    }
+    if let Some(rate) = settings.messages_per_second {
+        if !(1..=MAX_MESSAGES_PER_SECOND).contains(&rate) {
+            return Err(invalid(format!(
+                "messagesPerSecond must be between 1 and {MAX_MESSAGES_PER_SECOND}"
+            )));
+        }
+        active.messages_per_second = Set(rate);
     }
     if let Some(enabled) = settings.pacing_enabled {
         active.pacing_enabled = Set(enabled);

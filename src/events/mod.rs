@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use entity::{send_attempt, send_attempt::SendAttemptState};
+use entity::{message::MessageStatus, send_attempt, send_attempt::SendAttemptState};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -19,6 +19,13 @@ pub enum Event {
         workspace_id: Uuid,
         send_attempt_id: Uuid,
         state: SendAttemptState,
+    },
+    MessageStatusChanged {
+        workspace_id: Uuid,
+        message_id: Uuid,
+        conversation_id: Uuid,
+        status: MessageStatus,
+        previous_status: MessageStatus,
     },
 }
 
@@ -77,6 +84,7 @@ pub async fn wait_until_settled(
                 ..
             })) => send_attempt_id == attempt_id && is_settled(state),
             Ok(Err(broadcast::error::RecvError::Lagged(_))) => true,
+            Ok(Ok(Event::MessageStatusChanged { .. })) => false,
             Ok(Err(broadcast::error::RecvError::Closed)) => break,
         };
         if changed {

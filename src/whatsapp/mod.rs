@@ -1,4 +1,8 @@
 //! Meta's WhatsApp Cloud API: typed requests for `POST /{version}/{phone_number_id}/messages`,
-//! spelled field for field as Meta documents them.
+//! spelled field for field as Meta documents them, the client that sends them, and what Meta's
+//! answers mean for a send attempt.
 
+pub mod client;
+pub mod errors;
 pub mod request;
+pub mod sandbox;

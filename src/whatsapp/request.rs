@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// One outbound message, as Meta expects it:
 /// `{"messaging_product": "whatsapp", "recipient_type": "individual", "to", "type", "<type>": {…},
-/// "context": {"message_id"}?}`.
+/// "context": {"message_id"}?, "biz_opaque_callback_data"?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageRequest {
     pub messaging_product: MessagingProduct,
@@ -20,6 +20,11 @@ pub struct MessageRequest {
     /// Makes the message a contextual reply that quotes an earlier one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Context>,
+    /// Meta does not read this string; it hands it back in every status webhook of the message,
+    /// which lets a status be matched to its send attempt even when the send's answer was lost.
+    /// At most 512 characters. Set by [`crate::whatsapp::client::CloudApiClient::send_message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biz_opaque_callback_data: Option<String>,
     /// `type` and the object named after it.
     #[serde(flatten)]
     pub payload: Payload,
@@ -33,6 +38,7 @@ impl MessageRequest {
             recipient_type: RecipientType::Individual,
             to: to.into(),
             context,
+            biz_opaque_callback_data: None,
             payload,
         }
     }

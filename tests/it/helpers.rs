@@ -52,8 +52,12 @@ impl TestDb {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_max_connections: 5,
             shutdown_grace_secs: 5,
-            // Nothing delivers in most tests: answer "still queued" at once instead of after 30 s.
+            // Nothing delivers in most tests (the dispatch tests turn it on): answer "still queued"
+            // at once instead of after 30 s.
             send_wait_secs: 0,
+            dispatch_enabled: false,
+            dispatch_poll_ms: 50,
+            sandbox_status_delay_ms: 20,
             ..Config::default()
         }
     }
@@ -379,6 +383,15 @@ impl ParleyProcess {
         })
         .await
         .expect("the line arrives within 30 s")
+    }
+
+    /// SIGKILL: the process dies where it stands, as in a crash.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("parley can be killed");
+        tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("parley dies")
+            .unwrap();
     }
 
     pub fn sigterm(&self) {

@@ -1,12 +1,14 @@
 //! Parley's integration tests: each starts the real server on port 0 against a fresh database —
 //! SQLite by default, Postgres when `PARLEY_TEST_DATABASE_URL` names a server.
 
+mod fake_graph;
 mod fixtures;
 mod helpers;
 
 mod auth;
 mod cli;
 mod constraints;
+mod dispatch;
 mod isolation;
 mod limits;
 mod logs;

@@ -39,6 +39,8 @@ pub struct UpdateSenderInput {
     pub pacing_enabled: Option<bool>,
     pub pacing_min_secs: Option<i32>,
     pub pacing_max_secs: Option<i32>,
+    /// Throughput toward WhatsApp, messages per second (default 80).
+    pub messages_per_second: Option<i32>,
 }
 
 #[derive(Default)]
@@ -81,6 +83,7 @@ impl SenderMutation {
             pacing_enabled: input.pacing_enabled,
             pacing_min_secs: input.pacing_min_secs,
             pacing_max_secs: input.pacing_max_secs,
+            messages_per_second: input.messages_per_second,
         };
         let id = parse_id(&id, "sender")?;
         let sender = senders::update(db, principal(ctx)?.workspace_id, id, settings).await?;

@@ -1,0 +1,416 @@
+//! One claimed attempt: build the Cloud API request, respect the sender's throughput, send (or let
+//! the sandbox answer), and record what happened with guarded updates.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    contact, message,
+    message::MessageStatus,
+    send_attempt::{self, SendAttemptState},
+    sender::{self, SenderKind, SenderStatus},
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::{Dispatcher, state};
+use crate::{
+    domain::MessageContent,
+    error::{AppError, ErrorCode},
+    events::Event,
+    ratelimit,
+    webhooks::status::resolve_unknown_delivery,
+    whatsapp::{
+        client::{Accepted, SendFailure},
+        errors::{self, Decision},
+        sandbox,
+    },
+};
+
+/// How an attempt ends this round.
+enum Outcome {
+    Accepted(Accepted),
+    /// Not sent this time: back to the queue for `at`. `counts` is false when it was never tried
+    /// (throttled), so that it does not use up an attempt.
+    Retry {
+        at: DateTime<Utc>,
+        counts: bool,
+        reason: String,
+    },
+    Failed {
+        code: ErrorCode,
+        message: String,
+        disconnect_sender: bool,
+    },
+}
+
+impl Dispatcher {
+    pub(super) async fn deliver(&self, attempt: send_attempt::Model) {
+        let outcome = match self.try_deliver(&attempt).await {
+            Ok(outcome) => outcome,
+            // Our own failure before anything was sent (database, a sealed token that will not
+            // open): try again later.
+            Err(error) => {
+                tracing::warn!(send_attempt_id = %attempt.id, ?error, "delivery could not start");
+                Outcome::Retry {
+                    at: Utc::now() + chrono::Duration::seconds(5),
+                    counts: true,
+                    reason: "internal error before sending".into(),
+                }
+            }
+        };
+        if let Err(error) = self.record(&attempt, outcome).await {
+            tracing::error!(send_attempt_id = %attempt.id, ?error, "recording a delivery failed");
+        }
+    }
+
+    async fn try_deliver(&self, attempt: &send_attempt::Model) -> Result<Outcome, AppError> {
+        let missing = || anyhow::anyhow!("send attempt {} lost its rows", attempt.id);
+        let message = message::Entity::find_by_id(attempt.message_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(missing)?;
+        let sender = sender::Entity::find_by_id(attempt.sender_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(missing)?;
+        let contact = contact::Entity::find_by_id(message.contact_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(missing)?;
+        if sender.status == SenderStatus::Disconnected {
+            return Ok(Outcome::Failed {
+                code: ErrorCode::WhatsappNotConnected,
+                message: "the sender is disconnected".into(),
+                disconnect_sender: false,
+            });
+        }
+
+        // The sender's throughput, counted across every process in the database.
+        let rate = u32::try_from(std::cmp::max(sender.messages_per_second, 1)).unwrap_or(1);
+        let now = Utc::now();
+        let window = ratelimit::hit_window(&self.db, sender.id, rate, 1, now).await?;
+        if !window.allowed {
+            let at = DateTime::from_timestamp(window.reset_at, 0).unwrap_or(now);
+            return Ok(Outcome::Retry {
+                at,
+                counts: false,
+                reason: "sender throughput".into(),
+            });
+        }
+
+        let content = MessageContent::from_body(&message.body)
+            .map_err(|error| anyhow::anyhow!("stored message body is invalid: {error}"))?;
+        let reply_wamid = match message.reply_to_message_id {
+            Some(id) => wamid_of(&self.db, id).await?,
+            None => None,
+        };
+        let reaction_wamid = match content.reaction_target() {
+            Some(id) => wamid_of(&self.db, id).await?,
+            None => None,
+        };
+        let request = match content.to_request(
+            &contact.phone,
+            reply_wamid.as_deref(),
+            reaction_wamid.as_deref(),
+        ) {
+            Ok(request) => request,
+            Err(error) => {
+                return Ok(Outcome::Failed {
+                    code: ErrorCode::InvalidRequest,
+                    message: error.message,
+                    disconnect_sender: false,
+                });
+            }
+        };
+
+        if sender.kind == SenderKind::Sandbox {
+            return Ok(match sandbox::accept(&contact.phone) {
+                Ok(wamid) => Outcome::Accepted(Accepted {
+                    wamid,
+                    wa_id: Some(contact.phone.clone()),
+                }),
+                Err((_, message)) => Outcome::Failed {
+                    code: ErrorCode::RecipientNotFound,
+                    message,
+                    disconnect_sender: false,
+                },
+            });
+        }
+        let sealed = sender
+            .access_token_encrypted
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("cloud sender {} has no access token", sender.id))?;
+        let token = self.secrets.open(sealed)?;
+        let sent = self
+            .client
+            .send_message(
+                &sender.phone_number_id,
+                &token,
+                &request,
+                &attempt.id.to_string(),
+            )
+            .await;
+        Ok(match sent {
+            Ok(accepted) => Outcome::Accepted(accepted),
+            Err(failure) => self.judge(attempt, &failure),
+        })
+    }
+
+    /// Turns a failed send into a retry or a final failure.
+    fn judge(&self, attempt: &send_attempt::Model, failure: &SendFailure) -> Outcome {
+        match errors::decide(failure) {
+            Decision::Retry { .. }
+                if u32::try_from(attempt.attempts).unwrap_or(u32::MAX) >= errors::MAX_ATTEMPTS =>
+            {
+                Outcome::Failed {
+                    code: ErrorCode::MetaError,
+                    message: format!(
+                        "gave up after {} attempts: {}",
+                        attempt.attempts,
+                        describe(failure)
+                    ),
+                    disconnect_sender: false,
+                }
+            }
+            Decision::Retry { .. } => {
+                let attempts = u32::try_from(attempt.attempts).unwrap_or(1);
+                let delay = errors::backoff(attempts, &mut rand::rng());
+                Outcome::Retry {
+                    at: Utc::now()
+                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1)),
+                    counts: true,
+                    reason: describe(failure),
+                }
+            }
+            Decision::Fail {
+                code,
+                message,
+                disconnect_sender,
+            } => Outcome::Failed {
+                code,
+                message,
+                disconnect_sender,
+            },
+        }
+    }
+
+    /// Writes the outcome, guarded by the attempt still being ours and SENDING.
+    async fn record(
+        &self,
+        attempt: &send_attempt::Model,
+        outcome: Outcome,
+    ) -> Result<(), AppError> {
+        let now = Utc::now();
+        let mut update = send_attempt::Entity::update_many()
+            .col_expr(
+                send_attempt::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                send_attempt::Column::LeaseExpiresAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(send_attempt::Column::UpdatedAt, Expr::value(now))
+            .filter(send_attempt::Column::Id.eq(attempt.id))
+            .filter(send_attempt::Column::State.eq(state(SendAttemptState::Sending)))
+            .filter(send_attempt::Column::LeaseOwner.eq(self.worker.clone()));
+        let new_state = match &outcome {
+            Outcome::Accepted(accepted) => {
+                update = update
+                    .col_expr(
+                        send_attempt::Column::State,
+                        Expr::value(state(SendAttemptState::Accepted)),
+                    )
+                    .col_expr(
+                        send_attempt::Column::Wamid,
+                        Expr::value(accepted.wamid.clone()),
+                    )
+                    .col_expr(
+                        send_attempt::Column::WaId,
+                        Expr::value(accepted.wa_id.clone()),
+                    )
+                    .col_expr(
+                        send_attempt::Column::ErrorCode,
+                        Expr::value(Option::<String>::None),
+                    )
+                    .col_expr(
+                        send_attempt::Column::ErrorMessage,
+                        Expr::value(Option::<String>::None),
+                    );
+                SendAttemptState::Accepted
+            }
+            Outcome::Retry { at, counts, reason } => {
+                update = update
+                    .col_expr(
+                        send_attempt::Column::State,
+                        Expr::value(state(SendAttemptState::Queued)),
+                    )
+                    .col_expr(send_attempt::Column::NextAttemptAt, Expr::value(*at))
+                    .col_expr(
+                        send_attempt::Column::ErrorMessage,
+                        Expr::value(reason.clone()),
+                    );
+                if !counts {
+                    update = update.col_expr(
+                        send_attempt::Column::Attempts,
+                        Expr::col(send_attempt::Column::Attempts).sub(1),
+                    );
+                }
+                SendAttemptState::Queued
+            }
+            Outcome::Failed { code, message, .. } => {
+                update = update
+                    .col_expr(
+                        send_attempt::Column::State,
+                        Expr::value(state(SendAttemptState::Failed)),
+                    )
+                    .col_expr(send_attempt::Column::ErrorCode, Expr::value(code.as_str()))
+                    .col_expr(
+                        send_attempt::Column::ErrorMessage,
+                        Expr::value(message.clone()),
+                    );
+                SendAttemptState::Failed
+            }
+        };
+        let txn = crate::db::begin_write(&self.db).await?;
+        let recorded = update.exec(&txn).await?.rows_affected == 1;
+        if recorded {
+            self.record_message(&txn, attempt, &outcome, now).await?;
+        }
+        txn.commit().await?;
+
+        if !recorded {
+            // The lease was lost (expired as `delivery_unknown` meanwhile). What we learnt still
+            // settles it when Meta accepted.
+            if let Outcome::Accepted(accepted) = &outcome {
+                resolve_unknown_delivery(&self.db, &self.bus, attempt.id, &accepted.wamid).await?;
+            }
+            return Ok(());
+        }
+        self.bus.publish(Event::SendAttemptUpdated {
+            workspace_id: attempt.workspace_id,
+            send_attempt_id: attempt.id,
+            state: new_state,
+        });
+        if let Outcome::Accepted(accepted) = outcome
+            && let Some(sender) = sender::Entity::find_by_id(attempt.sender_id)
+                .one(&self.db)
+                .await?
+            && sender.kind == SenderKind::Sandbox
+        {
+            sandbox::report_statuses(
+                self.db.clone(),
+                self.bus.clone(),
+                sender.id,
+                accepted.wamid,
+                Duration::from_millis(self.config.sandbox_status_delay_ms),
+            );
+        }
+        Ok(())
+    }
+
+    /// The message (and sender) side of an outcome, in the attempt's transaction.
+    async fn record_message(
+        &self,
+        txn: &impl ConnectionTrait,
+        attempt: &send_attempt::Model,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let message = message::Entity::update_many()
+            .col_expr(message::Column::UpdatedAt, Expr::value(now))
+            .filter(message::Column::Id.eq(attempt.message_id));
+        match outcome {
+            Outcome::Accepted(accepted) => {
+                message
+                    .col_expr(message::Column::Wamid, Expr::value(accepted.wamid.clone()))
+                    .exec(txn)
+                    .await?;
+                if let Some(wa_id) = &accepted.wa_id {
+                    let contact_id = message::Entity::find_by_id(attempt.message_id)
+                        .one(txn)
+                        .await?
+                        .map(|message| message.contact_id);
+                    contact::Entity::update_many()
+                        .col_expr(contact::Column::WaId, Expr::value(wa_id.clone()))
+                        .filter(contact::Column::Id.eq(contact_id))
+                        .filter(contact::Column::WaId.is_null())
+                        .exec(txn)
+                        .await?;
+                }
+            }
+            Outcome::Retry { .. } => {}
+            // Meta may have the message: it stays PENDING, so that a status can still move it.
+            Outcome::Failed {
+                code: ErrorCode::DeliveryUnknown,
+                message: text,
+                ..
+            } => {
+                message
+                    .col_expr(
+                        message::Column::ErrorCode,
+                        Expr::value(ErrorCode::DeliveryUnknown.as_str()),
+                    )
+                    .col_expr(message::Column::ErrorMessage, Expr::value(text.clone()))
+                    .exec(txn)
+                    .await?;
+            }
+            Outcome::Failed {
+                code,
+                message: text,
+                disconnect_sender,
+            } => {
+                message
+                    .col_expr(
+                        message::Column::Status,
+                        Expr::value(status(MessageStatus::Failed)),
+                    )
+                    .col_expr(message::Column::FailedAt, Expr::value(now))
+                    .col_expr(message::Column::ErrorCode, Expr::value(code.as_str()))
+                    .col_expr(message::Column::ErrorMessage, Expr::value(text.clone()))
+                    .exec(txn)
+                    .await?;
+                if *disconnect_sender {
+                    sender::Entity::update_many()
+                        .col_expr(
+                            sender::Column::Status,
+                            Expr::value(sender_status(SenderStatus::Disconnected)),
+                        )
+                        .col_expr(sender::Column::StatusReason, Expr::value(text.clone()))
+                        .filter(sender::Column::Id.eq(attempt.sender_id))
+                        .exec(txn)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn status(status: MessageStatus) -> String {
+    use sea_orm::ActiveEnum;
+    status.to_value()
+}
+
+fn sender_status(status: SenderStatus) -> String {
+    use sea_orm::ActiveEnum;
+    status.to_value()
+}
+
+/// A message's wamid, when it has one.
+async fn wamid_of(db: &impl ConnectionTrait, id: uuid::Uuid) -> Result<Option<String>, DbErr> {
+    Ok(message::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .and_then(|message| message.wamid))
+}
+
+fn describe(failure: &SendFailure) -> String {
+    match failure {
+        SendFailure::NotSent(reason) | SendFailure::Unknown(reason) => reason.clone(),
+        SendFailure::Meta(error) => format!("Meta error {}: {}", error.code, error.message),
+    }
+}

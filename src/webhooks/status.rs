@@ -1,0 +1,206 @@
+//! Applying a delivery status to a message. Statuses arrive duplicated and out of order, so they
+//! only ever move a message forward: PENDING → SENT → DELIVERED → READ, with FAILED terminal for
+//! PENDING and SENT. A late status that cannot move the message still records its time.
+
+use chrono::{DateTime, Utc};
+use entity::{
+    message::{self, MessageStatus},
+    send_attempt::{self, SendAttemptState},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::{
+    db,
+    error::{AppError, ErrorCode},
+    events::{Event, EventBus},
+};
+
+/// A status WhatsApp reported for one of our messages.
+#[derive(Debug, Clone)]
+pub struct StatusUpdate {
+    pub status: MessageStatus,
+    pub at: DateTime<Utc>,
+    /// For FAILED: the contract code and Meta's message.
+    pub error: Option<(String, String)>,
+}
+
+fn rank(status: MessageStatus) -> u8 {
+    match status {
+        MessageStatus::Pending => 0,
+        MessageStatus::Sent => 1,
+        MessageStatus::Delivered => 2,
+        MessageStatus::Read => 3,
+        MessageStatus::Failed => 4,
+    }
+}
+
+/// The status after `update`, given the current one.
+fn next_status(current: MessageStatus, update: MessageStatus) -> MessageStatus {
+    match (current, update) {
+        (MessageStatus::Failed, _) => MessageStatus::Failed,
+        (MessageStatus::Pending | MessageStatus::Sent, MessageStatus::Failed) => {
+            MessageStatus::Failed
+        }
+        (_, MessageStatus::Failed) => current,
+        _ if rank(update) > rank(current) => update,
+        _ => current,
+    }
+}
+
+/// Applies `update` to the message of `sender_id` with `wamid`; `None` when no such message is
+/// known (the caller keeps the event). Publishes `MessageStatusChanged` when the status moved.
+pub async fn apply_status(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    sender_id: Uuid,
+    wamid: &str,
+    update: StatusUpdate,
+) -> Result<Option<message::Model>, AppError> {
+    let txn = db::begin_write(db).await?;
+    // Locked (Postgres) or under the write lock (SQLite), so concurrent statuses of one message
+    // apply one after the other.
+    let Some(current) = message::Entity::find()
+        .filter(message::Column::SenderId.eq(sender_id))
+        .filter(message::Column::Wamid.eq(wamid))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let previous = current.status;
+    let status = next_status(previous, update.status);
+    let mut changed: message::ActiveModel = current.clone().into();
+    match update.status {
+        MessageStatus::Sent if current.sent_at.is_none() => changed.sent_at = Set(Some(update.at)),
+        MessageStatus::Delivered if current.delivered_at.is_none() => {
+            changed.delivered_at = Set(Some(update.at));
+        }
+        MessageStatus::Read if current.read_at.is_none() => changed.read_at = Set(Some(update.at)),
+        MessageStatus::Failed if status == MessageStatus::Failed && current.failed_at.is_none() => {
+            changed.failed_at = Set(Some(update.at));
+            if let Some((code, message)) = &update.error {
+                changed.error_code = Set(Some(code.clone()));
+                changed.error_message = Set(Some(message.clone()));
+            }
+        }
+        _ => {}
+    }
+    changed.status = Set(status);
+    let message = if changed.is_changed() {
+        changed.updated_at = Set(Utc::now());
+        changed.update(&txn).await?
+    } else {
+        current
+    };
+    txn.commit().await?;
+    if status != previous {
+        bus.publish(Event::MessageStatusChanged {
+            workspace_id: message.workspace_id,
+            message_id: message.id,
+            conversation_id: message.conversation_id,
+            status,
+            previous_status: previous,
+        });
+    }
+    Ok(Some(message))
+}
+
+/// A send attempt that ended `delivery_unknown` is resolved by any sign that Meta has the message:
+/// it becomes ACCEPTED with the wamid.
+pub async fn resolve_unknown_delivery(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    attempt_id: Uuid,
+    wamid: &str,
+) -> Result<bool, AppError> {
+    let now = Utc::now();
+    let resolved = send_attempt::Entity::update_many()
+        .col_expr(
+            send_attempt::Column::State,
+            sea_orm::sea_query::Expr::value(SendAttemptState::Accepted),
+        )
+        .col_expr(
+            send_attempt::Column::Wamid,
+            sea_orm::sea_query::Expr::value(wamid),
+        )
+        .col_expr(
+            send_attempt::Column::ErrorCode,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            send_attempt::Column::ErrorMessage,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            send_attempt::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(send_attempt::Column::Id.eq(attempt_id))
+        .filter(send_attempt::Column::State.eq(SendAttemptState::Failed))
+        .filter(send_attempt::Column::ErrorCode.eq(ErrorCode::DeliveryUnknown.as_str()))
+        .exec(db)
+        .await?;
+    if resolved.rows_affected == 0 {
+        return Ok(false);
+    }
+    let Some(attempt) = send_attempt::Entity::find_by_id(attempt_id).one(db).await? else {
+        return Ok(false);
+    };
+    message::Entity::update_many()
+        .col_expr(
+            message::Column::Wamid,
+            sea_orm::sea_query::Expr::value(wamid),
+        )
+        .col_expr(
+            message::Column::ErrorCode,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            message::Column::ErrorMessage,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(message::Column::Id.eq(attempt.message_id))
+        .exec(db)
+        .await?;
+    bus.publish(Event::SendAttemptUpdated {
+        workspace_id: attempt.workspace_id,
+        send_attempt_id: attempt.id,
+        state: SendAttemptState::Accepted,
+    });
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MessageStatus::*;
+
+    #[test]
+    fn statuses_only_move_forward() {
+        for (current, update, expected) in [
+            (Pending, Sent, Sent),
+            (Sent, Sent, Sent),
+            (Sent, Delivered, Delivered),
+            (Read, Delivered, Read),
+            (Pending, Read, Read),
+            (Delivered, Sent, Delivered),
+            (Pending, Failed, Failed),
+            (Sent, Failed, Failed),
+            (Delivered, Failed, Delivered),
+            (Read, Failed, Read),
+            (Failed, Read, Failed),
+            (Failed, Delivered, Failed),
+        ] {
+            assert_eq!(
+                next_status(current, update),
+                expected,
+                "{current:?} + {update:?}"
+            );
+        }
+    }
+}
