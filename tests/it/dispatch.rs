@@ -243,10 +243,7 @@ async fn every_message_type_reaches_the_graph_api_exactly_as_meta_documents() {
             .extend(expected.as_object().unwrap().clone());
         assert_eq!(received.body, want, "{input}");
     }
-    assert!(
-        fake.invalid_requests().is_empty(),
-        "every body had Meta's shape"
-    );
+    fake.assert_all_valid();
 }
 
 #[tokio::test]
@@ -256,15 +253,33 @@ async fn transient_errors_are_retried_and_terminal_ones_fail_at_once() {
     let owner = cloud_workspace(&app).await;
     fake.script(
         "447700900001",
-        vec![Reply::error(500, 0, "Internal"), Reply::Accept],
+        vec![
+            Reply::Error {
+                status: 500,
+                code: 0,
+                message: "Internal".into(),
+            },
+            Reply::Accept,
+        ],
     );
     fake.script(
         "447700900002",
-        vec![Reply::error(400, 130429, "Rate limit hit"), Reply::Accept],
+        vec![
+            Reply::Error {
+                status: 400,
+                code: 130429,
+                message: "Rate limit hit".into(),
+            },
+            Reply::Accept,
+        ],
     );
     fake.script(
         "447700900003",
-        vec![Reply::error(400, 131026, "Message undeliverable")],
+        vec![Reply::Error {
+            status: 400,
+            code: 131026,
+            message: "Message undeliverable".into(),
+        }],
     );
     fake.script(
         "447700900005",
@@ -302,13 +317,17 @@ async fn transient_errors_are_retried_and_terminal_ones_fail_at_once() {
             (state, code),
             "{to}"
         );
-        assert_eq!(fake.calls_for(&attempt_id), calls, "{to}");
+        assert_eq!(fake.attempts(&attempt_id), calls, "{to}");
     }
 
     // A rejected token fails the send and disconnects the sender.
     fake.script(
         "447700900004",
-        vec![Reply::error(401, 190, "Error validating access token")],
+        vec![Reply::Error {
+            status: 401,
+            code: 190,
+            message: "Error validating access token".into(),
+        }],
     );
     let (attempt_id, _) = send(
         &app,
@@ -359,7 +378,7 @@ async fn a_lost_answer_is_delivery_unknown_and_never_sent_again() {
     assert_eq!(attempt.error_code.as_deref(), Some("delivery_unknown"));
     // Well past any retry delay and lease, it has still reached Meta exactly once.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    assert_eq!(fake.calls_for(&attempt_id), 1);
+    assert_eq!(fake.attempts(&attempt_id), 1);
     let message = message::Entity::find_by_id(Uuid::parse_str(&message_id).unwrap())
         .one(&app.db)
         .await
@@ -554,14 +573,14 @@ async fn a_crash_while_sending_loses_nothing_and_sends_nothing_twice() {
     let settled = all_settled(&db, SENDS, Duration::from_secs(60)).await;
     for attempt_id in &attempts {
         assert!(
-            fake.calls_for(attempt_id) <= 1,
+            fake.attempts(attempt_id) <= 1,
             "{attempt_id} reached Meta {} times",
-            fake.calls_for(attempt_id)
+            fake.attempts(attempt_id)
         );
     }
     for attempt in &settled {
         match attempt.state {
-            SendAttemptState::Accepted => assert_eq!(fake.calls_for(&attempt.id.to_string()), 1),
+            SendAttemptState::Accepted => assert_eq!(fake.attempts(&attempt.id.to_string()), 1),
             _ => assert_eq!(
                 attempt.error_code.as_deref(),
                 Some("delivery_unknown"),
@@ -606,7 +625,7 @@ async fn two_processes_deliver_each_of_1000_attempts_exactly_once() {
             .all(|attempt| attempt.state == SendAttemptState::Accepted)
     );
     for attempt_id in &attempts {
-        assert_eq!(fake.calls_for(attempt_id), 1, "{attempt_id}");
+        assert_eq!(fake.attempts(attempt_id), 1, "{attempt_id}");
     }
     assert_eq!(fake.requests().len(), SENDS);
     one.stop().await;

@@ -1,38 +1,54 @@
-//! A fake of Meta's Graph API on 127.0.0.1 for the delivery tests. It checks each request against
-//! Meta's documented shape (it must deserialise into Parley's typed `MessageRequest`, with a bearer
-//! token), records it, and answers as scripted per recipient: accept (Meta's success body), a
-//! Meta error, or hang without answering; optionally after a fixed latency.
+//! A fake Graph API on 127.0.0.1 for the tests: `POST /{version}/{phone_number_id}/messages`,
+//! answering like Meta, recording every request, and holding Parley to Meta's request shape.
+//!
+//! A body is valid when it deserialises into [`MessageRequest`] and serialises back to the same
+//! JSON, so a misspelt or extra key is caught too, not only a missing one. An invalid body is
+//! answered as Meta would (HTTP 400, code 100) and kept in [`FakeGraph::invalid`].
+//!
+//! Replies are scripted per recipient (`to`, exactly as sent), consumed one per request, with
+//! [`FakeGraph::set_default`] (acceptance unless changed) for everything unscripted.
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex},
+    net::SocketAddr,
+    sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
 use axum::{
-    Json, Router,
+    Router,
+    body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::post,
 };
 use parley::whatsapp::request::MessageRequest;
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
 /// How the fake answers one request.
-#[derive(Clone, Debug)]
+#[derive(Debug, Clone)]
 pub enum Reply {
+    /// Meta's success body with a fresh wamid.
     Accept,
+    /// Meta's error body: `message` is the title, sent as `"(#code) message"` with the title
+    /// again as `error_data.details`.
     Error {
         status: u16,
         code: i64,
         message: String,
     },
-    /// Reads the request and never answers.
+    /// Waits this long, then accepts.
+    Delay(Duration),
+    /// Reads the request and never answers: the request reached "Meta", the answer never comes.
     Hang,
+    /// Any status with any body, for answers that are not Meta's shape.
+    Raw { status: u16, body: String },
 }
 
 impl Reply {
+    /// Meta's error answer with this HTTP status and error code.
     pub fn error(status: u16, code: i64, message: &str) -> Self {
         Self::Error {
             status,
@@ -42,145 +58,298 @@ impl Reply {
     }
 }
 
-/// One request the fake received.
-#[derive(Clone, Debug)]
+/// One request as the fake received it.
+#[derive(Debug, Clone)]
 pub struct Recorded {
     pub version: String,
     pub phone_number_id: String,
+    /// The bearer token, empty when there was none.
     pub token: String,
+    /// The JSON body, or the raw text as a JSON string when it was not JSON.
     pub body: Value,
     pub at: Instant,
 }
 
-#[derive(Default)]
-struct Inner {
-    requests: Vec<Recorded>,
-    invalid: Vec<Value>,
-    scripts: HashMap<String, VecDeque<Reply>>,
-    latency: Duration,
-    next_wamid: u64,
+/// A request whose body or credentials were not what Meta accepts, and why.
+#[derive(Debug, Clone)]
+pub struct Invalid {
+    pub request: Recorded,
+    pub reason: String,
 }
 
-#[derive(Clone)]
+/// A message the fake accepted.
+#[derive(Debug, Clone)]
+pub struct Acceptance {
+    pub to: String,
+    pub wa_id: String,
+    pub wamid: String,
+    pub callback_data: Option<String>,
+}
+
+#[derive(Default)]
+struct Fake {
+    requests: Vec<Recorded>,
+    invalid: Vec<Invalid>,
+    accepted: Vec<Acceptance>,
+    scripts: HashMap<String, VecDeque<Reply>>,
+    default: Option<Reply>,
+    latency: Duration,
+    callbacks: HashMap<String, usize>,
+    next_id: u64,
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+/// A running fake Graph API; it stops when dropped.
 pub struct FakeGraph {
-    inner: Arc<Mutex<Inner>>,
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
+    fake: Shared,
+    server: JoinHandle<()>,
 }
 
 impl FakeGraph {
+    /// Starts the fake on a free port of 127.0.0.1.
     pub async fn start() -> Self {
-        let inner = Arc::new(Mutex::new(Inner::default()));
+        let fake = Shared::default();
         let app = Router::new()
             .route("/{version}/{phone_number_id}/messages", post(messages))
-            .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { inner, addr }
+            .with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("the fake Graph API binds a port");
+        let addr = listener.local_addr().expect("bound address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.ok();
+        });
+        Self { addr, fake, server }
     }
 
+    /// `http://127.0.0.1:PORT`, to configure as the Graph API URL.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// Answers the next requests to `to` (digits) with `replies`, then accepts.
+    /// Queues `replies` for the next requests to `to` (digits as sent), after any still queued.
     pub fn script(&self, to: &str, replies: Vec<Reply>) {
-        self.inner
-            .lock()
-            .unwrap()
+        self.lock()
             .scripts
-            .insert(to.to_owned(), replies.into());
+            .entry(to.to_owned())
+            .or_default()
+            .extend(replies);
     }
 
-    /// Waits this long before answering any request.
+    /// The reply to every request nothing is scripted for; [`Reply::Accept`] until set.
+    pub fn set_default(&self, reply: Reply) {
+        self.lock().default = Some(reply);
+    }
+
+    /// A delay before every answer, on top of any [`Reply::Delay`].
     pub fn set_latency(&self, latency: Duration) {
-        self.inner.lock().unwrap().latency = latency;
+        self.lock().latency = latency;
     }
 
+    /// Every request received so far, valid or not, in order of arrival.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.inner.lock().unwrap().requests.clone()
+        self.lock().requests.clone()
     }
 
-    /// Bodies that did not have Meta's shape.
-    pub fn invalid_requests(&self) -> Vec<Value> {
-        self.inner.lock().unwrap().invalid.clone()
+    /// The requests that Meta would have refused as malformed or unauthenticated.
+    pub fn invalid(&self) -> Vec<Invalid> {
+        self.lock().invalid.clone()
     }
 
-    /// How many requests carried `biz_opaque_callback_data` = `callback` (a send attempt id).
-    pub fn calls_for(&self, callback: &str) -> usize {
-        self.inner
-            .lock()
-            .unwrap()
-            .requests
-            .iter()
-            .filter(|request| request.body["biz_opaque_callback_data"] == callback)
-            .count()
+    /// Fails the test, with the reasons, if any request was invalid.
+    pub fn assert_all_valid(&self) {
+        let invalid = self.invalid();
+        assert!(
+            invalid.is_empty(),
+            "invalid Graph API requests: {invalid:#?}"
+        );
+    }
+
+    /// The messages accepted so far, in order.
+    pub fn accepted(&self) -> Vec<Acceptance> {
+        self.lock().accepted.clone()
+    }
+
+    /// How many requests carried `biz_opaque_callback_data` = `callback_data`.
+    pub fn attempts(&self, callback_data: &str) -> usize {
+        self.lock()
+            .callbacks
+            .get(callback_data)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests per `biz_opaque_callback_data`, for "each attempt reached Meta at most once".
+    pub fn callback_counts(&self) -> HashMap<String, usize> {
+        self.lock().callbacks.clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Fake> {
+        self.fake.lock().expect("fake Graph API state")
     }
 }
 
-fn meta_error(status: u16, code: i64, message: &str) -> Response {
-    let body = json!({"error": {"message": message, "type": "OAuthException", "code": code,
-                                "error_data": {"messaging_product": "whatsapp", "details": message},
-                                "fbtrace_id": "AbCdEfGh"}});
-    (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
+impl Drop for FakeGraph {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }
 
 async fn messages(
-    State(inner): State<Arc<Mutex<Inner>>>,
+    State(fake): State<Shared>,
     Path((version, phone_number_id)): Path<(String, String)>,
     headers: HeaderMap,
-    Json(body): Json<Value>,
+    body: Bytes,
 ) -> Response {
     let token = headers
-        .get("authorization")
+        .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    let Some(token) = token else {
-        return meta_error(401, 190, "An active access token must be used");
+        .unwrap_or_default()
+        .to_owned();
+    let json: Option<Value> = serde_json::from_slice(&body).ok();
+    let recorded = Recorded {
+        version,
+        phone_number_id,
+        token: token.clone(),
+        body: json
+            .clone()
+            .unwrap_or_else(|| Value::String(String::from_utf8_lossy(&body).into_owned())),
+        at: Instant::now(),
     };
-    let valid = serde_json::from_value::<MessageRequest>(body.clone()).is_ok()
-        && body["messaging_product"] == "whatsapp"
-        && body["to"].is_string();
-    let to = body["to"].as_str().unwrap_or_default().to_owned();
-    let (reply, latency, wamid) = {
-        let mut inner = inner.lock().unwrap();
-        if !valid {
-            inner.invalid.push(body);
-            return meta_error(400, 100, "Invalid parameter");
+    let callback_data = recorded.body["biz_opaque_callback_data"]
+        .as_str()
+        .map(str::to_owned);
+    let (reply, latency) = {
+        let mut fake = fake.lock().expect("fake Graph API state");
+        fake.requests.push(recorded.clone());
+        if let Some(callback_data) = &callback_data {
+            *fake.callbacks.entry(callback_data.clone()).or_default() += 1;
         }
-        inner.requests.push(Recorded {
-            version,
-            phone_number_id,
-            token,
-            body,
-            at: Instant::now(),
-        });
-        inner.next_wamid += 1;
-        let reply = inner
+        if token.trim().is_empty() {
+            fake.invalid.push(Invalid {
+                request: recorded,
+                reason: "no bearer token".into(),
+            });
+            return meta_error(
+                StatusCode::UNAUTHORIZED,
+                190,
+                "Invalid OAuth access token - Cannot parse access token",
+            );
+        }
+        let to = match check_body(&headers, json) {
+            Ok(request) => request.to,
+            Err(reason) => {
+                let response = meta_error(StatusCode::BAD_REQUEST, 100, "Invalid parameter");
+                fake.invalid.push(Invalid {
+                    request: recorded,
+                    reason,
+                });
+                return response;
+            }
+        };
+        let reply = fake
             .scripts
             .get_mut(&to)
             .and_then(VecDeque::pop_front)
+            .or_else(|| fake.default.clone())
             .unwrap_or(Reply::Accept);
-        (
-            reply,
-            inner.latency,
-            format!("wamid.FAKE{:08}", inner.next_wamid),
-        )
+        let reply = match reply {
+            Reply::Accept | Reply::Delay(_) => {
+                fake.next_id += 1;
+                let wamid = format!(
+                    "wamid.FAKE{:08}{}",
+                    fake.next_id,
+                    uuid::Uuid::now_v7().simple()
+                );
+                let wa_id: String = to.chars().filter(char::is_ascii_digit).collect();
+                fake.accepted.push(Acceptance {
+                    to: to.clone(),
+                    wa_id: wa_id.clone(),
+                    wamid: wamid.clone(),
+                    callback_data,
+                });
+                let delay = match reply {
+                    Reply::Delay(delay) => delay,
+                    _ => Duration::ZERO,
+                };
+                Answer::Accept {
+                    delay,
+                    body: json!({
+                        "messaging_product": "whatsapp",
+                        "contacts": [{"input": to, "wa_id": wa_id}],
+                        "messages": [{"id": wamid}],
+                    }),
+                }
+            }
+            Reply::Error {
+                status,
+                code,
+                message,
+            } => Answer::Now(meta_error(status_code(status), code, &message)),
+            Reply::Raw { status, body } => Answer::Now((status_code(status), body).into_response()),
+            Reply::Hang => Answer::Hang,
+        };
+        (reply, fake.latency)
     };
     tokio::time::sleep(latency).await;
     match reply {
-        Reply::Accept => Json(json!({
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": to.trim_start_matches('+')}],
-            "messages": [{"id": wamid}]
-        }))
-        .into_response(),
-        Reply::Error {
-            status,
-            code,
-            message,
-        } => meta_error(status, code, &message),
-        Reply::Hang => std::future::pending().await,
+        Answer::Accept { delay, body } => {
+            tokio::time::sleep(delay).await;
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Answer::Now(response) => response,
+        Answer::Hang => std::future::pending().await,
     }
+}
+
+/// A reply resolved while holding the lock, carried out after releasing it.
+enum Answer {
+    Accept { delay: Duration, body: Value },
+    Now(Response),
+    Hang,
+}
+
+/// Meta's checks, as far as the shape goes: a JSON body of Meta's message request, exactly.
+fn check_body(headers: &HeaderMap, json: Option<Value>) -> Result<MessageRequest, String> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.starts_with("application/json") {
+        return Err(format!("content type {content_type:?} is not JSON"));
+    }
+    let json = json.ok_or("the body is not JSON")?;
+    let request: MessageRequest = serde_json::from_value(json.clone())
+        .map_err(|error| format!("not a Cloud API message request: {error}"))?;
+    let again = serde_json::to_value(&request).map_err(|error| error.to_string())?;
+    if again != json {
+        return Err(format!(
+            "keys Meta does not know, or values not in its spelling: sent {json}, understood {again}"
+        ));
+    }
+    if request.to.trim().is_empty() {
+        return Err("`to` is empty".into());
+    }
+    Ok(request)
+}
+
+fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).expect("a scripted status is an HTTP status")
+}
+
+/// Meta's error shape.
+fn meta_error(status: StatusCode, code: i64, title: &str) -> Response {
+    let body = json!({
+        "error": {
+            "message": format!("(#{code}) {title}"),
+            "type": "OAuthException",
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": title},
+            "fbtrace_id": format!("FAKE{}", uuid::Uuid::now_v7().simple()),
+        }
+    });
+    (status, axum::Json(body)).into_response()
 }
