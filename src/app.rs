@@ -28,7 +28,7 @@ use crate::{
     error::AppError,
     events::EventBus,
     graphql::{self, ParleySchema},
-    rest, telemetry,
+    rest, telemetry, webhooks,
 };
 
 /// What every handler can reach.
@@ -113,7 +113,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let maintenance = tokio::spawn(maintain(self.state.db.clone()));
+        let maintenance = tokio::spawn(maintain(self.state.db.clone(), self.state.events.clone()));
         let dispatcher = self.dispatcher.map(Dispatcher::spawn);
         let grace = self.state.config.shutdown_grace();
         let stopping = Arc::new(Notify::new());
@@ -138,13 +138,17 @@ impl Application {
     }
 }
 
-/// Housekeeping while the server runs: expired rate-limit windows are deleted every minute, so
-/// that the table holds only the current ones. Several processes doing it at once is harmless.
-async fn maintain(db: DatabaseConnection) {
-    let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
-    every_minute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Housekeeping while the server runs: stored webhook deliveries that were never applied are
+/// re-applied, and expired rate-limit windows are deleted, so that the table holds only the
+/// current ones. Several processes doing it at once is harmless.
+async fn maintain(db: DatabaseConnection, events: EventBus) {
+    let mut every_ten_seconds = tokio::time::interval(std::time::Duration::from_secs(10));
+    every_ten_seconds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        every_minute.tick().await;
+        every_ten_seconds.tick().await;
+        if let Err(error) = webhooks::intake::process_pending(&db, &events).await {
+            tracing::warn!(?error, "re-applying stored webhooks failed");
+        }
         if let Err(error) = crate::ratelimit::prune(&db, chrono::Utc::now()).await {
             tracing::warn!(%error, "pruning rate-limit windows failed");
         }
@@ -164,6 +168,10 @@ fn router(state: AppState) -> Router {
         )
         .nest("/api/v1", rest::router(state.clone()))
         .route("/openapi.json", get(rest::openapi))
+        .route(
+            "/webhooks/whatsapp",
+            get(webhooks::intake::verify).post(webhooks::intake::receive),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

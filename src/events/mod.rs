@@ -27,6 +27,11 @@ pub enum Event {
         status: MessageStatus,
         previous_status: MessageStatus,
     },
+    MessageReceived {
+        workspace_id: Uuid,
+        message_id: Uuid,
+        conversation_id: Uuid,
+    },
 }
 
 #[derive(Clone)]
@@ -84,7 +89,7 @@ pub async fn wait_until_settled(
                 ..
             })) => send_attempt_id == attempt_id && is_settled(state),
             Ok(Err(broadcast::error::RecvError::Lagged(_))) => true,
-            Ok(Ok(Event::MessageStatusChanged { .. })) => false,
+            Ok(Ok(Event::MessageStatusChanged { .. } | Event::MessageReceived { .. })) => false,
             Ok(Err(broadcast::error::RecvError::Closed)) => break,
         };
         if changed {

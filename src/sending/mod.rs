@@ -319,8 +319,17 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
     let txn = db::begin_write(db).await?;
     limits::count_daily_send(&txn, q.sender.id, q.daily_limit, now).await?;
     let next_attempt_at = limits::pacing_slot(&txn, q.sender, now).await?;
-    let (contact, contact_created) = find_or_create_contact(&txn, &q, now).await?;
-    let conversation = find_or_create_conversation(&txn, &q, &contact, now).await?;
+    let workspace_id = q.principal.workspace_id;
+    let (contact, contact_created) = find_or_create_contact(
+        &txn,
+        workspace_id,
+        q.phone.digits(),
+        q.contact_name.clone(),
+        now,
+    )
+    .await?;
+    let conversation =
+        find_or_create_conversation(&txn, workspace_id, q.sender.id, contact.id, now).await?;
 
     let reaction_target = q.content.reaction_target();
     for (target, what) in [
@@ -413,19 +422,22 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
     })
 }
 
-/// The workspace's contact for the number, created if there is none. Concurrent first sends to
-/// one number converge on one row through the unique (workspace, phone) constraint.
-async fn find_or_create_contact(
+/// The workspace's contact for the number (digits), created — named `name` — if there is none.
+/// Concurrent first messages to or from one number converge on one row through the unique
+/// (workspace, phone) constraint. Returns whether this call created it.
+pub(crate) async fn find_or_create_contact(
     txn: &DatabaseTransaction,
-    q: &Queued<'_>,
+    workspace_id: Uuid,
+    phone: &str,
+    name: Option<String>,
     now: chrono::DateTime<Utc>,
 ) -> Result<(contact::Model, bool), DbErr> {
     let inserted = contact::Entity::insert(contact::ActiveModel {
         id: Set(new_id()),
-        workspace_id: Set(q.principal.workspace_id),
-        phone: Set(q.phone.digits().to_owned()),
+        workspace_id: Set(workspace_id),
+        phone: Set(phone.to_owned()),
         wa_id: Set(None),
-        name: Set(q.contact_name.clone()),
+        name: Set(name),
         tags: Set(serde_json::json!([])),
         attributes: Set(serde_json::json!({})),
         last_message_at: Set(None),
@@ -439,8 +451,8 @@ async fn find_or_create_contact(
     )
     .exec_without_returning(txn)
     .await?;
-    let contact = contact::Entity::find_in_workspace(q.principal.workspace_id)
-        .filter(contact::Column::Phone.eq(q.phone.digits()))
+    let contact = contact::Entity::find_in_workspace(workspace_id)
+        .filter(contact::Column::Phone.eq(phone))
         .one(txn)
         .await?
         .ok_or(DbErr::RecordNotFound("contact just upserted".into()))?;
@@ -448,17 +460,18 @@ async fn find_or_create_contact(
 }
 
 /// The open conversation of this sender and contact, opened if there is none; the partial unique
-/// index on open conversations makes concurrent sends converge on one.
-async fn find_or_create_conversation(
+/// index on open conversations makes concurrent messages converge on one.
+pub(crate) async fn find_or_create_conversation(
     txn: &DatabaseTransaction,
-    q: &Queued<'_>,
-    contact: &contact::Model,
+    workspace_id: Uuid,
+    sender_id: Uuid,
+    contact_id: Uuid,
     now: chrono::DateTime<Utc>,
 ) -> Result<conversation::Model, DbErr> {
     let open = || {
-        conversation::Entity::find_in_workspace(q.principal.workspace_id)
-            .filter(conversation::Column::SenderId.eq(q.sender.id))
-            .filter(conversation::Column::ContactId.eq(contact.id))
+        conversation::Entity::find_in_workspace(workspace_id)
+            .filter(conversation::Column::SenderId.eq(sender_id))
+            .filter(conversation::Column::ContactId.eq(contact_id))
             .filter(conversation::Column::Status.eq(ConversationStatus::Open))
     };
     if let Some(conversation) = open().one(txn).await? {
@@ -466,9 +479,9 @@ async fn find_or_create_conversation(
     }
     conversation::Entity::insert(conversation::ActiveModel {
         id: Set(new_id()),
-        workspace_id: Set(q.principal.workspace_id),
-        sender_id: Set(q.sender.id),
-        contact_id: Set(contact.id),
+        workspace_id: Set(workspace_id),
+        sender_id: Set(sender_id),
+        contact_id: Set(contact_id),
         status: Set(ConversationStatus::Open),
         assigned_member_id: Set(None),
         last_inbound_at: Set(None),

@@ -1,4 +1,9 @@
-//! What WhatsApp tells us about messages: delivery statuses (and, with the webhook intake, inbound
-//! messages). The sandbox sender reports through the same code, so it behaves as Meta would.
+//! What WhatsApp tells us: Meta's webhook deliveries (verified, stored, then applied) with
+//! delivery statuses and customers' messages. The sandbox sender reports through the same status
+//! code, so it behaves as Meta would.
 
+mod apply;
+pub mod inbound;
+pub mod intake;
+mod receive;
 pub mod status;

@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod cloud_api;
 mod constraints;
 mod dispatch;
 mod isolation;
@@ -17,3 +18,4 @@ mod ratelimit;
 mod schema;
 mod sending;
 mod shutdown;
+mod webhooks;

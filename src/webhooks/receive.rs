@@ -1,0 +1,137 @@
+//! An inbound message from a customer: find or create the contact (named from the delivery's
+//! profile) and its open conversation, store the message once per wamid, and move the
+//! conversation's unread count and 24-hour service window.
+
+use chrono::Utc;
+use entity::{
+    contact, conversation, message,
+    message::{MessageDirection, MessageStatus},
+    new_id, sender,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::OnConflict,
+};
+use serde_json::Value;
+
+use super::inbound::parse_inbound;
+use crate::{
+    db,
+    domain::Phone,
+    error::AppError,
+    events::{Event, EventBus},
+    sending::{find_or_create_contact, find_or_create_conversation},
+};
+
+/// Longest profile name kept.
+const MAX_PROFILE_NAME: usize = 200;
+
+/// Stores one inbound message of `value` (a change's value); `Ok(Some(note))` when skipped.
+pub async fn receive_message(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    sender: &sender::Model,
+    value: &Value,
+    raw: &Value,
+) -> Result<Option<String>, AppError> {
+    let inbound = match parse_inbound(raw) {
+        Ok(inbound) => inbound,
+        Err(reason) => return Ok(Some(format!("inbound message not stored: {reason}"))),
+    };
+    let Ok(phone) = Phone::parse(&inbound.from) else {
+        return Ok(Some(format!(
+            "inbound message from an invalid number {:?}",
+            inbound.from
+        )));
+    };
+    let profile_name = value["contacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|contact| contact["wa_id"].as_str() == Some(inbound.from.as_str()))
+        .and_then(|contact| contact["profile"]["name"].as_str())
+        .map(|name| name.chars().take(MAX_PROFILE_NAME).collect::<String>());
+
+    let now = Utc::now();
+    let txn = db::begin_write(db).await?;
+    let (contact, _) = find_or_create_contact(
+        &txn,
+        sender.workspace_id,
+        phone.digits(),
+        profile_name.clone(),
+        now,
+    )
+    .await?;
+    let conversation =
+        find_or_create_conversation(&txn, sender.workspace_id, sender.id, contact.id, now).await?;
+    let reply_to = match &inbound.context_wamid {
+        Some(wamid) => message::Entity::find()
+            .filter(message::Column::SenderId.eq(sender.id))
+            .filter(message::Column::Wamid.eq(wamid.as_str()))
+            .filter(message::Column::ConversationId.eq(conversation.id))
+            .one(&txn)
+            .await?
+            .map(|message| message.id),
+        None => None,
+    };
+    let id = new_id();
+    // Meta retries deliveries: one row per wamid of this sender.
+    let inserted = message::Entity::insert(message::ActiveModel {
+        id: Set(id),
+        workspace_id: Set(sender.workspace_id),
+        conversation_id: Set(conversation.id),
+        contact_id: Set(contact.id),
+        sender_id: Set(sender.id),
+        direction: Set(MessageDirection::Inbound),
+        r#type: Set(inbound.message_type),
+        body: Set(inbound.body),
+        text: Set(inbound.text),
+        status: Set(MessageStatus::Delivered),
+        wamid: Set(Some(inbound.wamid.clone())),
+        sent_at: Set(Some(inbound.timestamp)),
+        delivered_at: Set(Some(now)),
+        read_at: Set(None),
+        failed_at: Set(None),
+        error_code: Set(None),
+        error_message: Set(None),
+        reply_to_message_id: Set(reply_to),
+        context_wamid: Set(inbound.context_wamid),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(OnConflict::new().do_nothing().to_owned())
+    .exec_without_returning(&txn)
+    .await?;
+    if inserted == 0 {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+
+    let window_from = conversation
+        .last_inbound_at
+        .map_or(inbound.timestamp, |last| last.max(inbound.timestamp));
+    let mut touched: conversation::ActiveModel = conversation.clone().into();
+    touched.unread_count = Set(conversation.unread_count.saturating_add(1));
+    touched.last_inbound_at = Set(Some(window_from));
+    touched.last_message_at = Set(now);
+    touched.last_message_id = Set(Some(id));
+    touched.updated_at = Set(now);
+    touched.update(&txn).await?;
+    let mut known: contact::ActiveModel = contact.clone().into();
+    known.last_message_at = Set(Some(now));
+    if contact.wa_id.is_none() {
+        known.wa_id = Set(Some(inbound.from.clone()));
+    }
+    if contact.name.is_none() && profile_name.is_some() {
+        known.name = Set(profile_name);
+    }
+    known.updated_at = Set(now);
+    known.update(&txn).await?;
+    txn.commit().await?;
+    bus.publish(Event::MessageReceived {
+        workspace_id: sender.workspace_id,
+        message_id: id,
+        conversation_id: conversation.id,
+    });
+    Ok(None)
+}
