@@ -160,14 +160,15 @@ fn print_or_check(
 /// Printed on standard output, never logged: it holds a password and an API key on purpose.
 fn print_demo(addr: std::net::SocketAddr, demo: &accounts::DemoCredentials) {
     let api_key = &demo.api_key;
-    let query = r#"{"query":"{ viewer { workspace { name } member { email role } } }"}"#;
+    let message = r#"{"to": "+14155550123", "type": "text", "text": "Hello from Parley"}"#;
     println!(
-        "\nParley demo workspace ready (sandbox sender +15550000001)\n\
+        "\nParley demo workspace ready (sandbox sender +15550000001: no Meta account needed)\n\
          \n  GraphiQL   http://{addr}/graphql\
          \n  login      {} / {}\
          \n  API key    {api_key}\
-         \n\n  try it:\n  curl -s http://{addr}/graphql -H 'Authorization: Bearer {api_key}' \\\n    \
-         -H 'Content-Type: application/json' -d '{query}'\n",
+         \n\n  send a message (the sandbox accepts it, then reports sent, delivered, read):\
+         \n  curl -s http://{addr}/api/v1/messages -H 'Authorization: Bearer {api_key}' \\\n    \
+         -H 'Content-Type: application/json' -d '{message}'\n",
         demo.email, demo.password
     );
 }

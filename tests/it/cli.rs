@@ -159,6 +159,34 @@ async fn demo_run(db: &TestDb) -> (String, String, String) {
     )
     .await;
     assert!(login["data"]["login"]["token"].is_string(), "{login}");
+
+    // The printed curl line works as pasted: the sandbox accepts the message.
+    let url = printed
+        .split("curl -s ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a URL after curl -s");
+    let body = printed
+        .split("-d '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a body after -d");
+    let response = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(&api_key)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let sent: Value = response.json().await.unwrap();
+    assert!(
+        sent["whatsapp_message_id"]
+            .as_str()
+            .is_some_and(|wamid| wamid.starts_with("wamid.SANDBOX")),
+        "{sent}"
+    );
     let workspace_id = viewer["data"]["viewer"]["workspace"]["id"]
         .as_str()
         .unwrap()
