@@ -1,0 +1,138 @@
+//! The load: `concurrency` workers share one keep-alive HTTP/1.1 client and pull request numbers
+//! from one counter until a round's requests are done, timing each request.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+
+/// How many distinct recipients the sends cycle over: the first pass creates their contacts and
+/// conversations, later ones reuse them, as a CRM's traffic does.
+const RECIPIENTS: u64 = 1_000;
+
+/// Requests sent to each server before its first measured round: connections open, caches and
+/// prepared statements warm, and the first contacts created.
+pub const WARM_UP: u64 = 200;
+
+/// Error answers kept verbatim per round, to report what went wrong without flooding.
+pub const ERROR_SAMPLES: usize = 3;
+
+/// Where a round sends its requests.
+#[derive(Clone)]
+pub struct Target {
+    pub url: String,
+    pub bearer: String,
+}
+
+/// What one round measured.
+#[derive(Debug, Default)]
+pub struct Round {
+    /// Requests answered 202.
+    pub accepted: u64,
+    /// Wall time from the first request sent to the last answer read.
+    pub elapsed: Duration,
+    /// Latency of every request, answered 202 or not.
+    pub latencies: Vec<Duration>,
+    /// Requests answered with anything but 202, or not answered.
+    pub errors: u64,
+    pub error_samples: Vec<String>,
+}
+
+impl Round {
+    /// Accepted sends per second.
+    pub fn rate(&self) -> f64 {
+        self.accepted as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// The body of send number `n`.
+fn body(n: u64) -> String {
+    serde_json::json!({
+        "to": format!("+4477009{:05}", n % RECIPIENTS),
+        "type": "text",
+        "text": format!("Benchmark message {n}"),
+    })
+    .to_string()
+}
+
+/// Sends requests numbered `first..first + requests` to `target` from `concurrency` workers.
+pub async fn round(
+    client: &reqwest::Client,
+    target: &Target,
+    first: u64,
+    requests: u64,
+    concurrency: u32,
+) -> anyhow::Result<Round> {
+    let next = Arc::new(AtomicU64::new(first));
+    let end = first + requests;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, target, next) = (client.clone(), target.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut round = Round::default();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= end {
+                        break;
+                    }
+                    let body = body(n);
+                    let sent = Instant::now();
+                    let answer = send(&client, &target, body).await;
+                    round.latencies.push(sent.elapsed());
+                    match answer {
+                        Ok(()) => round.accepted += 1,
+                        Err(error) => {
+                            round.errors += 1;
+                            if round.error_samples.len() < ERROR_SAMPLES {
+                                round.error_samples.push(error);
+                            }
+                        }
+                    }
+                }
+                round
+            })
+        })
+        .collect();
+    let mut total = Round::default();
+    for worker in workers {
+        let round = worker.await.context("load worker panicked")?;
+        total.accepted += round.accepted;
+        total.errors += round.errors;
+        total.latencies.extend(round.latencies);
+        for sample in round.error_samples {
+            if total.error_samples.len() < ERROR_SAMPLES {
+                total.error_samples.push(sample);
+            }
+        }
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
+}
+
+/// One request; anything but a 202 is an error, described by its status and body.
+async fn send(client: &reqwest::Client, target: &Target, body: String) -> Result<(), String> {
+    let response = client
+        .post(&target.url)
+        .bearer_auth(&target.bearer)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|error| format!("no answer: {error}"))?;
+    let status = response.status();
+    // Read the whole answer: it is part of the request, and the connection is reused after it.
+    let answer = response
+        .bytes()
+        .await
+        .map_err(|error| format!("{status}, body unreadable: {error}"))?;
+    if status != reqwest::StatusCode::ACCEPTED {
+        return Err(format!("{status}: {}", String::from_utf8_lossy(&answer)));
+    }
+    Ok(())
+}

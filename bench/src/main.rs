@@ -1,0 +1,124 @@
+//! `parley-bench`: measures Parley against a bare baseline doing the same database work, both in
+//! the same run on the same machine, so that the ratio between them means something on any host.
+//! Each scenario is a subcommand; `all` runs every scenario. `--write-markdown` rewrites the
+//! results section of `BENCHMARKS.md`.
+
+mod backend;
+mod baseline;
+mod load;
+mod parley_server;
+mod report;
+mod sends;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Report;
+
+#[derive(Parser)]
+#[command(
+    name = "parley-bench",
+    about = "Parley against a bare baseline, measured in one run"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Accepted sends per second through `POST /api/v1/messages/send` (shape A, API key) against
+    /// a bare axum handler that writes the same rows in one transaction.
+    Sends(RunArgs),
+    /// Every scenario.
+    All(RunArgs),
+}
+
+/// What can be measured; `all` runs them in this order.
+#[derive(Clone, Copy, Debug)]
+enum Scenario {
+    Sends,
+}
+
+impl Scenario {
+    const ALL: &[Scenario] = &[Scenario::Sends];
+}
+
+/// Options shared by every scenario.
+#[derive(Args, Clone, Debug)]
+pub struct RunArgs {
+    /// Measured rounds per server; Parley and baseline rounds alternate.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+    /// Requests per round.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub requests: u32,
+    /// Concurrent client workers.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
+    /// A Postgres server on which fresh databases may be created; skipped when unreachable.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub postgres_url: String,
+    /// Rewrite the results section of BENCHMARKS.md at the workspace root.
+    #[arg(long)]
+    pub write_markdown: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let (args, scenarios) = match &cli.command {
+        Command::Sends(args) => (args, &[Scenario::Sends][..]),
+        Command::All(args) => (args, Scenario::ALL),
+    };
+    let mut report = Report::new();
+    for scenario in scenarios {
+        match scenario {
+            Scenario::Sends => sends::run(args, &mut report).await?,
+        }
+    }
+    println!("{}", report.table());
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    if args.write_markdown {
+        let path = benchmarks_md();
+        report
+            .write_markdown(&path, &command_line(), args)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `BENCHMARKS.md` at the workspace root, wherever the program is started from.
+fn benchmarks_md() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(
+            || PathBuf::from("BENCHMARKS.md"),
+            |root| root.join("BENCHMARKS.md"),
+        )
+}
+
+/// The command as it was given, for the report; passwords in URLs are masked.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|arg| mask_password(&arg))
+        .collect();
+    format!("cargo run --release -p parley-bench -- {}", args.join(" "))
+}
+
+fn mask_password(arg: &str) -> String {
+    match reqwest::Url::parse(arg) {
+        Ok(mut url) if url.password().is_some() => {
+            // Only fails for URLs that cannot carry a password, which this one just did.
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => arg.to_owned(),
+    }
+}

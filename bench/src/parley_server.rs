@@ -1,0 +1,126 @@
+//! The real Parley server, started in-process on a fresh database, and provisioned for sending
+//! the way a CRM integration would be: through GraphQL, ending with an API key.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use parley::{app::Application, config::Config};
+use serde_json::{Value, json};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// A running Parley.
+pub struct ParleyServer {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl ParleyServer {
+    /// Builds the application exactly as `parley serve` does (migrations included), on port 0.
+    pub async fn start(database_url: &str) -> anyhow::Result<Self> {
+        let config = server_config(database_url);
+        let app = Application::build(config)
+            .await
+            .context("Parley does not start")?;
+        let addr = app.addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            stopped.await.ok();
+        }));
+        Ok(Self { addr, stop, task })
+    }
+
+    /// Signs up a workspace, connects a sandbox sender, lifts its daily cap above what the run
+    /// sends, and returns an API key with scope MESSAGES_SEND and a rate limit the run stays under.
+    pub async fn provision(&self, client: &reqwest::Client) -> anyhow::Result<String> {
+        let ask = |token: Option<String>, query: &'static str, variables: Value| {
+            graphql(client, self.addr, token, query, variables)
+        };
+        let signed_up = ask(
+            None,
+            "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
+            json!({"input": {"workspaceName": "Bench", "name": "Bench Owner",
+                              "email": "bench@parley.example", "password": "benchmark password"}}),
+        )
+        .await?;
+        let token = text(&signed_up, "/signUp/token")?;
+        let sender = ask(
+            Some(token.clone()),
+            "mutation($input: ConnectSenderInput!) { connectSender(input: $input) { id } }",
+            json!({"input": {"kind": "SANDBOX", "phoneNumber": "+15550000001", "name": "Bench"}}),
+        )
+        .await?;
+        let sender_id = text(&sender, "/connectSender/id")?;
+        ask(
+            Some(token.clone()),
+            "mutation($id: ID!, $input: UpdateSenderInput!) {
+                updateSender(id: $id, input: $input) { id } }",
+            json!({"id": sender_id, "input": {"dailyLimit": 1_000_000}}),
+        )
+        .await?;
+        let key = ask(
+            Some(token),
+            "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }",
+            json!({"input": {"name": "bench", "scopes": ["MESSAGES_SEND"],
+                              "rateLimitPerMinute": 100_000}}),
+        )
+        .await?;
+        text(&key, "/createApiKey/secret")
+    }
+
+    /// Stops serving and waits until the server has let go of its connections.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop.send(()).ok();
+        self.task
+            .await
+            .context("Parley's server task")?
+            .context("Parley stops cleanly")
+    }
+}
+
+/// Parley's defaults (pool size included) except where it listens and what it stores in.
+/// `send_wait_secs` does not matter: shape A without `?wait` answers once the send is queued.
+pub fn server_config(database_url: &str) -> Config {
+    Config {
+        database_url: database_url.to_owned(),
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        send_wait_secs: 0,
+        // Accepted sends are measured on their own; delivery is a scenario of its own.
+        dispatch_enabled: false,
+        ..Config::default()
+    }
+}
+
+/// POSTs a GraphQL document and returns its `data`; any error in the answer fails setup.
+async fn graphql(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    token: Option<String>,
+    query: &str,
+    variables: Value,
+) -> anyhow::Result<Value> {
+    let mut request = client
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response: Value = request
+        .send()
+        .await
+        .context("GraphQL request")?
+        .json()
+        .await
+        .context("GraphQL answer is not JSON")?;
+    if response.get("errors").is_some() {
+        anyhow::bail!("GraphQL refused provisioning: {response}");
+    }
+    Ok(response["data"].clone())
+}
+
+fn text(data: &Value, pointer: &str) -> anyhow::Result<String> {
+    data.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .with_context(|| format!("no {pointer} in {data}"))
+}

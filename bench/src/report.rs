@@ -1,0 +1,260 @@
+//! The results: one [`Row`] per scenario and backend, printed as a table and written into the
+//! generated section of `BENCHMARKS.md`. A later scenario adds rows; the table does not change.
+
+use std::{fmt::Write as _, path::Path, time::Duration};
+
+use anyhow::Context;
+
+use crate::{RunArgs, backend::Backend, load};
+
+/// Opens the part of BENCHMARKS.md this program rewrites; everything outside it is kept.
+const BEGIN: &str = "<!-- parley-bench results: begin (generated; edit outside these markers) -->";
+const END: &str = "<!-- parley-bench results: end -->";
+
+/// What one server did over all rounds of one scenario on one backend.
+#[derive(Debug, Default)]
+pub struct Measured {
+    /// Accepted requests per second, per round.
+    pub rates: Vec<f64>,
+    pub latencies: Vec<Duration>,
+    pub errors: u64,
+    pub error_samples: Vec<String>,
+}
+
+impl Measured {
+    /// Adds one round's numbers.
+    pub fn add(&mut self, round: load::Round) {
+        self.rates.push(round.rate());
+        self.latencies.extend(round.latencies);
+        self.errors += round.errors;
+        self.error_samples.extend(round.error_samples);
+        self.error_samples.truncate(load::ERROR_SAMPLES);
+    }
+
+    /// The median over rounds of requests per second: a slow or fast outlier round moves it less
+    /// than it would move a mean.
+    pub fn median_rate(&self) -> f64 {
+        let mut rates = self.rates.clone();
+        rates.sort_by(f64::total_cmp);
+        match rates.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => rates[n / 2],
+            n => (rates[n / 2 - 1] + rates[n / 2]) / 2.0,
+        }
+    }
+
+    /// The `p`th percentile (0–100, nearest rank) of all measured latencies, in milliseconds.
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        let mut latencies = self.latencies.clone();
+        latencies.sort();
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let rank = ((p / 100.0) * latencies.len() as f64).ceil() as usize;
+        latencies[rank.clamp(1, latencies.len()) - 1].as_secs_f64() * 1000.0
+    }
+
+    fn latency_cell(&self) -> String {
+        format!(
+            "{:.1} / {:.1}",
+            self.percentile_ms(50.0),
+            self.percentile_ms(99.0)
+        )
+    }
+
+    fn rounds_cell(&self) -> String {
+        let rates: Vec<String> = self.rates.iter().map(|rate| format!("{rate:.0}")).collect();
+        rates.join(", ")
+    }
+}
+
+/// One scenario on one backend: Parley next to its baseline.
+#[derive(Debug)]
+pub struct Row {
+    pub scenario: &'static str,
+    pub backend: Backend,
+    /// Parley must reach at least this fraction of the baseline's median rate.
+    pub target_ratio: f64,
+    pub parley: Measured,
+    pub baseline: Measured,
+}
+
+impl Row {
+    /// Parley's median rate over the baseline's.
+    pub fn ratio(&self) -> f64 {
+        self.parley.median_rate() / self.baseline.median_rate()
+    }
+
+    /// At least the target ratio, and every Parley request accepted: a fast error is no send.
+    pub fn meets_target(&self) -> bool {
+        self.ratio() >= self.target_ratio && self.parley.errors == 0
+    }
+}
+
+/// Everything measured in this run.
+#[derive(Debug)]
+pub struct Report {
+    /// The machine's 1-minute load average before the run: other work moves every number.
+    load_before: String,
+    pub rows: Vec<Row>,
+    /// What the numbers were measured on, beyond the machine: database versions and settings.
+    pub environment: Vec<String>,
+    /// Backends skipped and other things a reader must know.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// An empty report; call before measuring, so that it notes how busy the machine was.
+    pub fn new() -> Self {
+        Self {
+            load_before: load_average(),
+            rows: Vec::new(),
+            environment: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The results table, in Markdown (it reads as well on a terminal).
+    pub fn table(&self) -> String {
+        let mut table = String::from(
+            "| scenario | backend | Parley req/s | baseline req/s | ratio | target | \
+             Parley p50/p99 ms | baseline p50/p99 ms |\n\
+             |---|---|---:|---:|---:|---|---:|---:|\n",
+        );
+        for row in &self.rows {
+            let _ = writeln!(
+                table,
+                "| {} | {} | {:.0} | {:.0} | {:.2}× | ≥ {}× {} | {} | {} |",
+                row.scenario,
+                row.backend,
+                row.parley.median_rate(),
+                row.baseline.median_rate(),
+                row.ratio(),
+                row.target_ratio,
+                if row.meets_target() { "✅" } else { "❌" },
+                row.parley.latency_cell(),
+                row.baseline.latency_cell(),
+            );
+        }
+        table
+    }
+
+    /// Per-round rates and errors, under the table.
+    fn details(&self) -> String {
+        let mut details = String::new();
+        for row in &self.rows {
+            let _ = writeln!(
+                details,
+                "- {} on {}: Parley {} req/s; baseline {} req/s per round.",
+                row.scenario,
+                row.backend,
+                row.parley.rounds_cell(),
+                row.baseline.rounds_cell()
+            );
+            for (server, measured) in [("Parley", &row.parley), ("baseline", &row.baseline)] {
+                if measured.errors > 0 {
+                    let _ = writeln!(
+                        details,
+                        "  - {server}: {} errors, e.g. `{}`",
+                        measured.errors,
+                        measured.error_samples.join("`, `")
+                    );
+                }
+            }
+        }
+        if self
+            .rows
+            .iter()
+            .all(|row| row.parley.errors == 0 && row.baseline.errors == 0)
+        {
+            details.push_str("- Every measured request was answered 202.\n");
+        }
+        for note in &self.notes {
+            let _ = writeln!(details, "- {note}");
+        }
+        details
+    }
+
+    fn section(&self, command: &str, args: &RunArgs) -> String {
+        let mut section = format!("{BEGIN}\n## Results\n\n```sh\n{command}\n```\n\n");
+        let _ = writeln!(
+            section,
+            "- Machine: {}; 1-minute load average {} before the run.",
+            machine(),
+            self.load_before
+        );
+        for line in &self.environment {
+            let _ = writeln!(section, "- {line}.");
+        }
+        let _ = writeln!(
+            section,
+            "- Load: {} rounds of {} requests per server, Parley and baseline rounds alternating, \
+             {} concurrent workers on one keep-alive HTTP/1.1 client in the same process, after \
+             {} warm-up requests per server. req/s is the median over rounds; latencies are over \
+             every measured request.\n",
+            args.rounds,
+            args.requests,
+            args.concurrency,
+            load::WARM_UP,
+        );
+        section.push_str(&self.table());
+        section.push('\n');
+        section.push_str(&self.details());
+        section.push_str(END);
+        section
+    }
+
+    /// Replaces the generated section of the file at `path`, keeping the text around it; creates
+    /// the file with a title and an empty reading when it does not exist.
+    pub fn write_markdown(&self, path: &Path, command: &str, args: &RunArgs) -> anyhow::Result<()> {
+        let section = self.section(command, args);
+        let current = match std::fs::read_to_string(path) {
+            Ok(current) => current,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(error) => return Err(error).context("cannot read the current file"),
+        };
+        let updated = match (current.find(BEGIN), current.find(END)) {
+            (Some(begin), Some(end)) if begin < end => format!(
+                "{}{section}{}",
+                &current[..begin],
+                &current[end + END.len()..]
+            ),
+            _ if current.trim().is_empty() => {
+                format!("# Benchmarks\n\n{section}\n\n## Reading\n\n(to be written)\n")
+            }
+            _ => anyhow::bail!("it has no generated section between {BEGIN} and {END}"),
+        };
+        std::fs::write(path, updated)?;
+        Ok(())
+    }
+}
+
+/// CPU model, cores, kernel and date: enough to tell runs on different hosts apart.
+fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|cpuinfo| {
+            cpuinfo
+                .lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let kernel = std::process::Command::new("uname")
+        .arg("-sr")
+        .output()
+        .ok()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown kernel".into());
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
+    format!("{model}, {cores} cores, {kernel}, {date}")
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|loadavg| loadavg.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
