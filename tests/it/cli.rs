@@ -130,7 +130,8 @@ fn banner_value(printed: &str, label: &str) -> String {
 
 async fn demo_run(db: &TestDb) -> (String, String, String) {
     let mut parley = ParleyProcess::start(db, &["serve", "--demo"], &[]).await;
-    parley.wait_for_line("curl -s").await;
+    // The banner's last line: the curl command continues onto it.
+    parley.wait_for_line("-d '").await;
     let printed = parley.printed.join("\n");
     let api_key = banner_value(&printed, "API key");
     let login = banner_value(&printed, "login");
