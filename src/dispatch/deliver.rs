@@ -15,7 +15,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{Dispatcher, state};
+use super::Dispatcher;
 use crate::{
     domain::MessageContent,
     error::{AppError, ErrorCode},
@@ -215,14 +215,14 @@ impl Dispatcher {
             )
             .col_expr(send_attempt::Column::UpdatedAt, Expr::value(now))
             .filter(send_attempt::Column::Id.eq(attempt.id))
-            .filter(send_attempt::Column::State.eq(state(SendAttemptState::Sending)))
+            .filter(send_attempt::Column::State.eq(SendAttemptState::Sending))
             .filter(send_attempt::Column::LeaseOwner.eq(self.worker.clone()));
         let new_state = match &outcome {
             Outcome::Accepted(accepted) => {
                 update = update
                     .col_expr(
                         send_attempt::Column::State,
-                        Expr::value(state(SendAttemptState::Accepted)),
+                        Expr::value(SendAttemptState::Accepted),
                     )
                     .col_expr(
                         send_attempt::Column::Wamid,
@@ -246,7 +246,7 @@ impl Dispatcher {
                 update = update
                     .col_expr(
                         send_attempt::Column::State,
-                        Expr::value(state(SendAttemptState::Queued)),
+                        Expr::value(SendAttemptState::Queued),
                     )
                     .col_expr(send_attempt::Column::NextAttemptAt, Expr::value(*at))
                     .col_expr(
@@ -265,7 +265,7 @@ impl Dispatcher {
                 update = update
                     .col_expr(
                         send_attempt::Column::State,
-                        Expr::value(state(SendAttemptState::Failed)),
+                        Expr::value(SendAttemptState::Failed),
                     )
                     .col_expr(send_attempt::Column::ErrorCode, Expr::value(code.as_str()))
                     .col_expr(
@@ -364,10 +364,7 @@ impl Dispatcher {
                 disconnect_sender,
             } => {
                 message
-                    .col_expr(
-                        message::Column::Status,
-                        Expr::value(status(MessageStatus::Failed)),
-                    )
+                    .col_expr(message::Column::Status, Expr::value(MessageStatus::Failed))
                     .col_expr(message::Column::FailedAt, Expr::value(now))
                     .col_expr(message::Column::ErrorCode, Expr::value(code.as_str()))
                     .col_expr(message::Column::ErrorMessage, Expr::value(text.clone()))
@@ -377,7 +374,7 @@ impl Dispatcher {
                     sender::Entity::update_many()
                         .col_expr(
                             sender::Column::Status,
-                            Expr::value(sender_status(SenderStatus::Disconnected)),
+                            Expr::value(SenderStatus::Disconnected),
                         )
                         .col_expr(sender::Column::StatusReason, Expr::value(text.clone()))
                         .filter(sender::Column::Id.eq(attempt.sender_id))
@@ -388,16 +385,6 @@ impl Dispatcher {
         }
         Ok(())
     }
-}
-
-fn status(status: MessageStatus) -> String {
-    use sea_orm::ActiveEnum;
-    status.to_value()
-}
-
-fn sender_status(status: SenderStatus) -> String {
-    use sea_orm::ActiveEnum;
-    status.to_value()
 }
 
 /// A message's wamid, when it has one.

@@ -145,7 +145,7 @@ impl Dispatcher {
         let due = Query::select()
             .column(send_attempt::Column::Id)
             .from(send_attempt::Entity)
-            .and_where(Expr::col(send_attempt::Column::State).eq(state(SendAttemptState::Queued)))
+            .and_where(Expr::col(send_attempt::Column::State).eq(SendAttemptState::Queued))
             .and_where(Expr::col(send_attempt::Column::NextAttemptAt).lte(now))
             .order_by(send_attempt::Column::NextAttemptAt, Order::Asc)
             .limit(limit as u64)
@@ -154,10 +154,7 @@ impl Dispatcher {
         let mut claim = Query::update();
         claim
             .table(send_attempt::Entity)
-            .value(
-                send_attempt::Column::State,
-                state(SendAttemptState::Sending),
-            )
+            .value(send_attempt::Column::State, SendAttemptState::Sending)
             .value(send_attempt::Column::LeaseOwner, self.worker.clone())
             .value(send_attempt::Column::LeaseExpiresAt, lease_until)
             .value(
@@ -166,7 +163,7 @@ impl Dispatcher {
             )
             .value(send_attempt::Column::UpdatedAt, now)
             .and_where(Expr::col(send_attempt::Column::Id).in_subquery(due))
-            .and_where(Expr::col(send_attempt::Column::State).eq(state(SendAttemptState::Queued)))
+            .and_where(Expr::col(send_attempt::Column::State).eq(SendAttemptState::Queued))
             .returning_all();
         let statement = self.db.get_database_backend().build(&claim);
         send_attempt::Entity::find()
@@ -181,7 +178,7 @@ impl Dispatcher {
         let mut expire = Query::update();
         expire
             .table(send_attempt::Entity)
-            .value(send_attempt::Column::State, state(SendAttemptState::Failed))
+            .value(send_attempt::Column::State, SendAttemptState::Failed)
             .value(
                 send_attempt::Column::ErrorCode,
                 ErrorCode::DeliveryUnknown.as_str(),
@@ -193,7 +190,7 @@ impl Dispatcher {
             )
             .value(send_attempt::Column::LeaseOwner, Option::<String>::None)
             .value(send_attempt::Column::UpdatedAt, now)
-            .and_where(Expr::col(send_attempt::Column::State).eq(state(SendAttemptState::Sending)))
+            .and_where(Expr::col(send_attempt::Column::State).eq(SendAttemptState::Sending))
             .and_where(Expr::col(send_attempt::Column::LeaseExpiresAt).lt(now))
             .returning_all();
         let statement = self.db.get_database_backend().build(&expire);
@@ -215,12 +212,6 @@ impl Dispatcher {
     fn lease_ms(&self) -> i64 {
         i64::try_from(self.config.dispatch_lease_ms).unwrap_or(i64::MAX / 2)
     }
-}
-
-/// A state as the column stores it.
-fn state(state: SendAttemptState) -> String {
-    use sea_orm::ActiveEnum;
-    state.to_value()
 }
 
 /// Wakes the dispatcher when this process queues a send, so that it does not wait for the next
