@@ -168,7 +168,7 @@ async fn authenticate_key(db: &DatabaseConnection, secret: &str) -> Result<Princ
         .and_then(|(key, member)| Some((key, member?)))
         .filter(|(key, _)| key.revoked_at.is_none())
         .ok_or_else(invalid_token)?;
-    touch_last_used(db, key.id).await?;
+    touch_last_used(db, &key).await?;
     Ok(Principal {
         workspace_id: key.workspace_id,
         member_id: member.id,
@@ -185,13 +185,21 @@ async fn authenticate_key(db: &DatabaseConnection, secret: &str) -> Result<Princ
 }
 
 /// Records that a key was used, at most once a minute, so that a busy key does not turn every
-/// request into a write.
-async fn touch_last_used(db: &DatabaseConnection, key_id: Uuid) -> Result<(), AppError> {
+/// request into a write: the row just read decides whether to write at all (no write, so no
+/// SQLite write lock, within the minute), and the guarded UPDATE lets one of several concurrent
+/// requests win the minute's write.
+async fn touch_last_used(
+    db: &DatabaseConnection,
+    key: &api_key_entity::Model,
+) -> Result<(), AppError> {
     let now = Utc::now();
     let stale = now - Duration::seconds(60);
+    if key.last_used_at.is_some_and(|used| used >= stale) {
+        return Ok(());
+    }
     api_key_entity::Entity::update_many()
         .col_expr(api_key_entity::Column::LastUsedAt, Expr::value(now))
-        .filter(api_key_entity::Column::Id.eq(key_id))
+        .filter(api_key_entity::Column::Id.eq(key.id))
         .filter(
             Condition::any()
                 .add(api_key_entity::Column::LastUsedAt.is_null())

@@ -311,13 +311,12 @@ impl<E: Into<AppError>> From<E> for QueueError {
     }
 }
 
-/// Writes the send in one transaction. Its first statement is a write (the daily count), so that
-/// on SQLite it holds the write lock from the start; on Postgres the count's row lock orders
-/// concurrent sends of one sender.
+/// Writes the send in one transaction (on SQLite it holds the write lock from its start). The
+/// daily count is its last statement: its row is one per sender and day, so on Postgres its lock
+/// is held only from there to the commit instead of serialising the sender's whole sends.
 async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueError> {
     let now = Utc::now();
     let txn = db::begin_write(db).await?;
-    limits::count_daily_send(&txn, q.sender.id, q.daily_limit, now).await?;
     let next_attempt_at = limits::pacing_slot(&txn, q.sender, now).await?;
     let workspace_id = q.principal.workspace_id;
     let (contact, contact_created) = find_or_create_contact(
@@ -411,6 +410,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
     let mut touched: contact::ActiveModel = contact.into();
     touched.last_message_at = Set(Some(now));
     let contact = touched.update(&txn).await?;
+    limits::count_daily_send(&txn, q.sender.id, q.daily_limit, now).await?;
     txn.commit().await?;
     Ok(Sent {
         attempt,
