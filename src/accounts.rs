@@ -96,6 +96,7 @@ pub async fn create_workspace(
     let workspace = workspace::ActiveModel {
         id: Set(new_id()),
         name: Set(workspace_name),
+        event_sequence: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }

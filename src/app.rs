@@ -114,6 +114,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain(self.state.db.clone(), self.state.events.clone()));
+        let listener = tokio::spawn(crate::events::listen(
+            self.state.db.clone(),
+            self.state.events.clone(),
+        ));
         let dispatcher = self.dispatcher.map(Dispatcher::spawn);
         let grace = self.state.config.shutdown_grace();
         let stopping = Arc::new(Notify::new());
@@ -131,6 +135,7 @@ impl Application {
             }
         };
         maintenance.abort();
+        listener.abort();
         if let Some(dispatcher) = dispatcher {
             dispatcher.stop(grace).await;
         }
@@ -138,9 +143,12 @@ impl Application {
     }
 }
 
+/// How long subscribers can catch up on events after a disconnection.
+const EVENT_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// Housekeeping while the server runs: stored webhook deliveries that were never applied are
-/// re-applied, and expired rate-limit windows are deleted, so that the table holds only the
-/// current ones. Several processes doing it at once is harmless.
+/// re-applied, and expired rate-limit windows and old event-log entries are deleted. Several
+/// processes doing it at once is harmless.
 async fn maintain(db: DatabaseConnection, events: EventBus) {
     let mut every_ten_seconds = tokio::time::interval(std::time::Duration::from_secs(10));
     every_ten_seconds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -151,6 +159,9 @@ async fn maintain(db: DatabaseConnection, events: EventBus) {
         }
         if let Err(error) = crate::ratelimit::prune(&db, chrono::Utc::now()).await {
             tracing::warn!(%error, "pruning rate-limit windows failed");
+        }
+        if let Err(error) = crate::events::prune(&db, EVENT_RETENTION).await {
+            tracing::warn!(%error, "pruning the event log failed");
         }
     }
 }

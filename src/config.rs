@@ -44,6 +44,8 @@ pub struct Config {
     pub default_daily_limit: u32,
     /// How long `?wait=true` and the Messages API wait for WhatsApp's answer.
     pub send_wait_secs: u64,
+    /// How long a websocket may take to send `connection_init` before it is closed with 4408.
+    pub websocket_init_timeout_ms: u64,
     /// Whether this process delivers queued sends (several processes may).
     pub dispatch_enabled: bool,
     /// Sends in flight to WhatsApp at once, per process.
@@ -85,6 +87,7 @@ impl Default for Config {
             idempotency_retention_hours: 24,
             default_daily_limit: 1000,
             send_wait_secs: 30,
+            websocket_init_timeout_ms: 5_000,
             dispatch_enabled: true,
             dispatch_concurrency: 16,
             dispatch_lease_ms: 60_000,
@@ -175,6 +178,10 @@ impl Config {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn websocket_init_timeout(&self) -> Duration {
+        Duration::from_millis(self.websocket_init_timeout_ms)
     }
 }
 

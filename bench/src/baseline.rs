@@ -112,6 +112,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<Seed> {
     let workspace = workspace::ActiveModel {
         id: Set(new_id()),
         name: Set("Baseline".into()),
+        event_sequence: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -13,6 +13,7 @@ pub mod sender_daily_count;
 pub mod server_setting;
 pub mod webhook_event;
 pub mod workspace;
+pub mod workspace_event;
 
 use sea_orm::{ColumnTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, Select};
 use uuid::Uuid;
@@ -53,7 +54,8 @@ workspace_scoped!(
     member,
     message,
     send_attempt,
-    sender
+    sender,
+    workspace_event
 );
 
 /// A new primary key: UUID v7, so ids sort by creation time.

@@ -72,7 +72,19 @@ pub enum MessageType {
 }
 
 /// Moves forward only: PENDING → SENT → DELIVERED → READ; FAILED ends PENDING or SENT.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum MessageStatus {
     #[sea_orm(string_value = "PENDING")]

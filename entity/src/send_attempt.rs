@@ -34,7 +34,19 @@ pub struct Model {
 
 /// QUEUED → SENDING → ACCEPTED | FAILED, or SENDING → QUEUED for a retry; each transition is one
 /// UPDATE guarded by the expected previous state.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum SendAttemptState {
     #[sea_orm(string_value = "QUEUED")]

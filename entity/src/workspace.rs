@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
+    /// The last number given to one of the workspace's events.
+    pub event_sequence: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -277,10 +277,19 @@ impl Dispatcher {
         };
         let txn = crate::db::begin_write(&self.db).await?;
         let recorded = update.exec(&txn).await?.rows_affected == 1;
-        if recorded {
+        let event = if recorded {
             self.record_message(&txn, attempt, &outcome, now).await?;
-        }
+            let event = Event::SendAttemptUpdated {
+                workspace_id: attempt.workspace_id,
+                send_attempt_id: attempt.id,
+                state: new_state,
+            };
+            Some(self.bus.record(&txn, event).await?)
+        } else {
+            None
+        };
         txn.commit().await?;
+        self.bus.committed(event);
 
         if !recorded {
             // The lease was lost (expired as `delivery_unknown` meanwhile). What we learnt still
@@ -290,11 +299,6 @@ impl Dispatcher {
             }
             return Ok(());
         }
-        self.bus.publish(Event::SendAttemptUpdated {
-            workspace_id: attempt.workspace_id,
-            send_attempt_id: attempt.id,
-            state: new_state,
-        });
         if let Outcome::Accepted(accepted) = outcome
             && let Some(sender) = sender::Entity::find_by_id(attempt.sender_id)
                 .one(&self.db)

@@ -28,7 +28,7 @@ use crate::{
     config::Config,
     db::ServerSecrets,
     error::ErrorCode,
-    events::{Event, EventBus},
+    events::{Event, EventBus, Item},
     whatsapp::client::CloudApiClient,
 };
 
@@ -194,18 +194,25 @@ impl Dispatcher {
             .and_where(Expr::col(send_attempt::Column::LeaseExpiresAt).lt(now))
             .returning_all();
         let statement = self.db.get_database_backend().build(&expire);
-        let expired = send_attempt::Entity::find()
+        let txn = crate::db::begin_write(&self.db).await?;
+        let mut expired = send_attempt::Entity::find()
             .from_raw_sql(statement)
-            .all(&self.db)
+            .all(&txn)
             .await?;
+        // Workspace rows are locked for their event numbers: always in one order.
+        expired.sort_by_key(|attempt| (attempt.workspace_id, attempt.id));
+        let mut events = Vec::with_capacity(expired.len());
         for attempt in expired {
             tracing::warn!(send_attempt_id = %attempt.id, "send lease expired: delivery unknown");
-            self.bus.publish(Event::SendAttemptUpdated {
+            let event = Event::SendAttemptUpdated {
                 workspace_id: attempt.workspace_id,
                 send_attempt_id: attempt.id,
                 state: attempt.state,
-            });
+            };
+            events.push(self.bus.record(&txn, event).await?);
         }
+        txn.commit().await?;
+        self.bus.committed(events);
         Ok(())
     }
 
@@ -220,11 +227,18 @@ async fn wake_on_new_sends(bus: EventBus, wake: Arc<Notify>) {
     let mut events = bus.subscribe();
     loop {
         match events.recv().await {
-            Ok(Event::SendAttemptUpdated {
-                state: SendAttemptState::Queued,
-                ..
-            })
-            | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => wake.notify_one(),
+            Ok(Item::Event(published))
+                if matches!(
+                    published.event,
+                    Event::SendAttemptUpdated {
+                        state: SendAttemptState::Queued,
+                        ..
+                    }
+                ) =>
+            {
+                wake.notify_one();
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => wake.notify_one(),
             Ok(_) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }

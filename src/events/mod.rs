@@ -1,25 +1,58 @@
-//! The event bus: state changes that requests and subscribers wait on (a send attempt accepted or
-//! failed, …). In-process broadcast for now; Postgres LISTEN/NOTIFY joins processes later.
+//! The event bus: state changes that subscribers and waiting requests hear about.
+//!
+//! Durable events (a status applied, a message received, a send attempt settled) are *recorded*
+//! in the transaction that makes the change: they take the next number of their workspace's
+//! sequence and a row in `workspace_events`. Numbers are handed out under the workspace row's
+//! lock, so sequence order is commit order and a gap means "missed", never "not yet committed".
+//! After the commit they are broadcast in this process; on Postgres they also travel to other
+//! processes by `NOTIFY` (sent at commit, dropped on rollback). A [`Follower`] turns that into a
+//! gap-free stream per workspace: it reads anything it missed back from the table.
+//!
+//! Transient events (a send queued, an attempt claimed) are broadcast in this process only and
+//! carry no number.
 
-use std::time::Duration;
+mod follow;
+mod listen;
 
-use entity::{message::MessageStatus, send_attempt, send_attempt::SendAttemptState};
-use sea_orm::{DatabaseConnection, EntityTrait};
-use tokio::sync::broadcast;
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use entity::{
+    message::{self, MessageStatus},
+    send_attempt::{self, SendAttemptState},
+    workspace, workspace_event,
+};
+use sea_orm::{
+    ActiveValue::Set,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    Statement,
+    sea_query::{Expr, ExprTrait, Query},
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, broadcast};
 use uuid::Uuid;
+
+pub use follow::Follower;
+pub use listen::listen;
 
 use crate::error::AppError;
 
-/// Events kept for slow receivers before they start missing some (and re-read the database).
+/// Items kept for slow receivers before they start missing some (and read them back).
 const CAPACITY: usize = 4096;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The Postgres channel events travel on between processes.
+const CHANNEL: &str = "parley_events";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Event {
+    #[serde(rename_all = "camelCase")]
     SendAttemptUpdated {
         workspace_id: Uuid,
         send_attempt_id: Uuid,
         state: SendAttemptState,
     },
+    #[serde(rename_all = "camelCase")]
     MessageStatusChanged {
         workspace_id: Uuid,
         message_id: Uuid,
@@ -27,6 +60,7 @@ pub enum Event {
         status: MessageStatus,
         previous_status: MessageStatus,
     },
+    #[serde(rename_all = "camelCase")]
     MessageReceived {
         workspace_id: Uuid,
         message_id: Uuid,
@@ -34,28 +68,219 @@ pub enum Event {
     },
 }
 
+impl Event {
+    pub fn workspace_id(&self) -> Uuid {
+        match self {
+            Self::SendAttemptUpdated { workspace_id, .. }
+            | Self::MessageStatusChanged { workspace_id, .. }
+            | Self::MessageReceived { workspace_id, .. } => *workspace_id,
+        }
+    }
+}
+
+/// An event as subscribers receive it. The rows it names are loaded at most once per process,
+/// however many subscribers resolve them.
+#[derive(Debug)]
+pub struct Published {
+    /// The workspace's sequence number; `None` for a transient event.
+    pub sequence: Option<i64>,
+    pub occurred_at: DateTime<Utc>,
+    pub event: Event,
+    message: OnceCell<Option<message::Model>>,
+    send_attempt: OnceCell<Option<send_attempt::Model>>,
+}
+
+impl Published {
+    fn new(sequence: Option<i64>, occurred_at: DateTime<Utc>, event: Event) -> Arc<Self> {
+        Arc::new(Self {
+            sequence,
+            occurred_at,
+            event,
+            message: OnceCell::new(),
+            send_attempt: OnceCell::new(),
+        })
+    }
+
+    /// The message the event names, as it is now.
+    pub async fn message(&self, db: &DatabaseConnection) -> Result<Option<message::Model>, DbErr> {
+        let id = match self.event {
+            Event::MessageStatusChanged { message_id, .. }
+            | Event::MessageReceived { message_id, .. } => message_id,
+            Event::SendAttemptUpdated { .. } => return Ok(None),
+        };
+        self.message
+            .get_or_try_init(|| message::Entity::find_by_id(id).one(db))
+            .await
+            .cloned()
+    }
+
+    /// The send attempt the event names, as it is now.
+    pub async fn send_attempt(
+        &self,
+        db: &DatabaseConnection,
+    ) -> Result<Option<send_attempt::Model>, DbErr> {
+        let Event::SendAttemptUpdated {
+            send_attempt_id, ..
+        } = self.event
+        else {
+            return Ok(None);
+        };
+        self.send_attempt
+            .get_or_try_init(|| send_attempt::Entity::find_by_id(send_attempt_id).one(db))
+            .await
+            .cloned()
+    }
+}
+
+/// What the bus carries.
+#[derive(Clone, Debug)]
+pub enum Item {
+    Event(Arc<Published>),
+    /// Events may have been missed (the link to Postgres was lost): read the log again.
+    Resync,
+}
+
+/// A durable event recorded in a transaction, to be broadcast once that commits.
+#[must_use = "broadcast it with EventBus::committed after the commit"]
+pub struct Recorded(Arc<Published>);
+
 #[derive(Clone)]
 pub struct EventBus {
-    sender: broadcast::Sender<Event>,
+    sender: broadcast::Sender<Item>,
+    /// Tells this bus's own notifications apart from other processes'.
+    origin: Uuid,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(CAPACITY).0,
+            origin: Uuid::new_v4(),
         }
     }
 }
 
+/// What `NOTIFY` carries: small enough for Postgres's 8000-byte limit whatever the event.
+#[derive(Serialize, Deserialize)]
+struct Notification {
+    origin: Uuid,
+    sequence: i64,
+    occurred_at: DateTime<Utc>,
+    event: Event,
+}
+
 impl EventBus {
-    /// Tells every current subscriber; nobody listening is fine.
+    /// Tells this process's current subscribers of a transient event; nobody listening is fine.
     pub fn publish(&self, event: Event) {
-        let _ = self.sender.send(event);
+        let _ = self
+            .sender
+            .send(Item::Event(Published::new(None, Utc::now(), event)));
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    /// Broadcasts events recorded in a transaction that has committed.
+    pub fn committed(&self, recorded: impl IntoIterator<Item = Recorded>) {
+        for Recorded(published) in recorded {
+            let _ = self.sender.send(Item::Event(published));
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Item> {
         self.sender.subscribe()
     }
+
+    /// Records `event` in `txn`: the next number of its workspace's sequence, a row in the log,
+    /// and on Postgres a notification that other processes receive if the transaction commits.
+    /// Taking the number locks the workspace's row until the commit, so record events last.
+    pub async fn record(&self, txn: &DatabaseTransaction, event: Event) -> Result<Recorded, DbErr> {
+        let workspace_id = event.workspace_id();
+        let mut next = Query::update()
+            .table(workspace::Entity)
+            .value(
+                workspace::Column::EventSequence,
+                Expr::col(workspace::Column::EventSequence).add(1),
+            )
+            .and_where(Expr::col(workspace::Column::Id).eq(workspace_id))
+            .to_owned();
+        next.returning_col(workspace::Column::EventSequence);
+        let backend = txn.get_database_backend();
+        let sequence: i64 = txn
+            .query_one(&next)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the event's workspace".into()))?
+            .try_get_by_index(0)?;
+        let occurred_at = Utc::now();
+        let payload =
+            serde_json::to_value(&event).map_err(|error| DbErr::Json(error.to_string()))?;
+        workspace_event::Entity::insert(workspace_event::ActiveModel {
+            workspace_id: Set(workspace_id),
+            sequence: Set(sequence),
+            payload: Set(payload),
+            created_at: Set(occurred_at),
+        })
+        .exec_without_returning(txn)
+        .await?;
+        if backend == DatabaseBackend::Postgres {
+            let notification = serde_json::to_string(&Notification {
+                origin: self.origin,
+                sequence,
+                occurred_at,
+                event: event.clone(),
+            })
+            .map_err(|error| DbErr::Json(error.to_string()))?;
+            txn.query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), notification.into()],
+            ))
+            .await?;
+        }
+        Ok(Recorded(Published::new(Some(sequence), occurred_at, event)))
+    }
+}
+
+/// The workspace's events after `after`, oldest first, at most `limit`.
+pub async fn read_log(
+    db: &DatabaseConnection,
+    workspace_id: Uuid,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Arc<Published>>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let rows = workspace_event::Entity::find()
+        .filter(workspace_event::Column::WorkspaceId.eq(workspace_id))
+        .filter(workspace_event::Column::Sequence.gt(after))
+        .order_by_asc(workspace_event::Column::Sequence)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let event = serde_json::from_value(row.payload)
+                .map_err(|error| DbErr::Json(error.to_string()))?;
+            Ok(Published::new(Some(row.sequence), row.created_at, event))
+        })
+        .collect()
+}
+
+/// The last number the workspace's sequence gave out.
+pub async fn current_sequence(db: &DatabaseConnection, workspace_id: Uuid) -> Result<i64, DbErr> {
+    Ok(workspace::Entity::find_by_id(workspace_id)
+        .one(db)
+        .await?
+        .map_or(0, |workspace| workspace.event_sequence))
+}
+
+/// Deletes log entries older than `retention`; a subscriber asking for older ones gets what is
+/// left.
+pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let cutoff =
+        Utc::now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    Ok(workspace_event::Entity::delete_many()
+        .filter(workspace_event::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 fn is_settled(state: SendAttemptState) -> bool {
@@ -64,7 +289,8 @@ fn is_settled(state: SendAttemptState) -> bool {
 
 /// The attempt once WhatsApp accepted or refused it, or as it stands after `timeout`. Listens on
 /// the bus before reading the row, so that a change in between is not missed; reads the row
-/// again only when told something changed (or when it fell behind on the bus).
+/// again only when told something changed (or when it may have missed something). Settling is a
+/// durable event, so this hears attempts dispatched by another process on the same Postgres.
 pub async fn wait_until_settled(
     db: &DatabaseConnection,
     bus: &EventBus,
@@ -83,13 +309,12 @@ pub async fn wait_until_settled(
     while !is_settled(attempt.state) {
         let changed = match tokio::time::timeout_at(deadline, events.recv()).await {
             Err(_elapsed) => break,
-            Ok(Ok(Event::SendAttemptUpdated {
-                send_attempt_id,
-                state,
-                ..
-            })) => send_attempt_id == attempt_id && is_settled(state),
-            Ok(Err(broadcast::error::RecvError::Lagged(_))) => true,
-            Ok(Ok(Event::MessageStatusChanged { .. } | Event::MessageReceived { .. })) => false,
+            Ok(Ok(Item::Event(published))) => matches!(
+                published.event,
+                Event::SendAttemptUpdated { send_attempt_id, state, .. }
+                    if send_attempt_id == attempt_id && is_settled(state)
+            ),
+            Ok(Ok(Item::Resync) | Err(broadcast::error::RecvError::Lagged(_))) => true,
             Ok(Err(broadcast::error::RecvError::Closed)) => break,
         };
         if changed {

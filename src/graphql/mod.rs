@@ -7,6 +7,8 @@ mod pagination;
 mod query;
 pub mod routes;
 mod schema;
+mod subscription;
+mod ws;
 
 use async_graphql::ID;
 use uuid::Uuid;

@@ -1,6 +1,6 @@
 //! `/graphql`: POST runs queries and mutations; GET serves GraphiQL, or upgrades to a websocket
-//! speaking `graphql-transport-ws` (or the legacy `graphql-ws`), authenticated by the
-//! `connection_init` payload `{"authorization": "Bearer …"}`.
+//! speaking `graphql-transport-ws` (served by [`super::ws`]) or the legacy `graphql-ws`,
+//! authenticated by the `connection_init` payload `{"authorization": "Bearer …"}`.
 
 use async_graphql::{BatchRequest, Data, http::GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
@@ -8,10 +8,11 @@ use axum::{
     Extension,
     body::Bytes,
     extract::{State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 
+use super::ws;
 use crate::{
     app::AppState,
     auth::{self, extract::Authenticated},
@@ -44,6 +45,7 @@ pub async fn post(
 
 pub async fn get(
     State(state): State<AppState>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     protocol: Result<GraphQLProtocol, StatusCode>,
 ) -> Response {
@@ -64,9 +66,21 @@ pub async fn get(
         )
         .into_graphql_response();
     };
+    if offers_transport_ws(&headers) {
+        return upgrade
+            .protocols(["graphql-transport-ws"])
+            .read_buffer_size(ws::READ_BUFFER_BYTES)
+            .write_buffer_size(ws::WRITE_BUFFER_BYTES)
+            .max_write_buffer_size(ws::MAX_WRITE_BUFFER_BYTES)
+            .max_message_size(ws::MAX_MESSAGE_BYTES)
+            .on_upgrade(move |socket| ws::serve(socket, state));
+    }
+    // The legacy subscriptions-transport-ws protocol (subprotocol `graphql-ws`), as async-graphql
+    // serves it.
     let schema = state.schema.clone();
     upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .protocols(["graphql-ws"])
+        .max_message_size(ws::MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| connection_init(state, payload))
@@ -74,8 +88,19 @@ pub async fn get(
         })
 }
 
-/// Authenticates a websocket from its `connection_init` payload; without one the connection
-/// stays anonymous, and fields that need a principal refuse with `missing_bearer_token`.
+/// Whether the client offers `graphql-transport-ws` among its websocket subprotocols.
+fn offers_transport_ws(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|protocol| protocol.trim().eq_ignore_ascii_case("graphql-transport-ws"))
+}
+
+/// Authenticates a legacy websocket from its `connection_init` payload; without one the
+/// connection stays anonymous, and fields that need a principal refuse with
+/// `missing_bearer_token`.
 async fn connection_init(
     state: AppState,
     payload: serde_json::Value,

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+use async_graphql::{SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
-use super::{mutation::Mutation, object, query::Query};
+use super::{mutation::Mutation, object, query::Query, subscription::Subscription};
 use crate::{config::Config, db::ServerSecrets, events::EventBus};
 
-pub type ParleySchema = Schema<Query, Mutation, EmptySubscription>;
+pub type ParleySchema = Schema<Query, Mutation, Subscription>;
 
 /// Deepest selection accepted; deeper documents are refused before they run.
 const MAX_DEPTH: usize = 16;
@@ -24,7 +24,7 @@ pub struct SchemaDeps {
 }
 
 pub fn build_schema(deps: Option<SchemaDeps>) -> ParleySchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         // The model's types are part of the API before every query that returns them exists.

@@ -127,11 +127,13 @@ pub async fn receive_message(
     }
     known.updated_at = Set(now);
     known.update(&txn).await?;
-    txn.commit().await?;
-    bus.publish(Event::MessageReceived {
+    let event = Event::MessageReceived {
         workspace_id: sender.workspace_id,
         message_id: id,
         conversation_id: conversation.id,
-    });
+    };
+    let recorded = bus.record(&txn, event).await?;
+    txn.commit().await?;
+    bus.committed([recorded]);
     Ok(None)
 }

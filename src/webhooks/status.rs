@@ -97,16 +97,20 @@ pub async fn apply_status(
     } else {
         current
     };
-    txn.commit().await?;
-    if status != previous {
-        bus.publish(Event::MessageStatusChanged {
+    let recorded = if status == previous {
+        None
+    } else {
+        let event = Event::MessageStatusChanged {
             workspace_id: message.workspace_id,
             message_id: message.id,
             conversation_id: message.conversation_id,
             status,
             previous_status: previous,
-        });
-    }
+        };
+        Some(bus.record(&txn, event).await?)
+    };
+    txn.commit().await?;
+    bus.committed(recorded);
     Ok(Some(message))
 }
 
@@ -119,6 +123,7 @@ pub async fn resolve_unknown_delivery(
     wamid: &str,
 ) -> Result<bool, AppError> {
     let now = Utc::now();
+    let txn = db::begin_write(db).await?;
     let resolved = send_attempt::Entity::update_many()
         .col_expr(
             send_attempt::Column::State,
@@ -143,12 +148,15 @@ pub async fn resolve_unknown_delivery(
         .filter(send_attempt::Column::Id.eq(attempt_id))
         .filter(send_attempt::Column::State.eq(SendAttemptState::Failed))
         .filter(send_attempt::Column::ErrorCode.eq(ErrorCode::DeliveryUnknown.as_str()))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if resolved.rows_affected == 0 {
         return Ok(false);
     }
-    let Some(attempt) = send_attempt::Entity::find_by_id(attempt_id).one(db).await? else {
+    let Some(attempt) = send_attempt::Entity::find_by_id(attempt_id)
+        .one(&txn)
+        .await?
+    else {
         return Ok(false);
     };
     message::Entity::update_many()
@@ -165,13 +173,16 @@ pub async fn resolve_unknown_delivery(
             sea_orm::sea_query::Expr::value(Option::<String>::None),
         )
         .filter(message::Column::Id.eq(attempt.message_id))
-        .exec(db)
+        .exec(&txn)
         .await?;
-    bus.publish(Event::SendAttemptUpdated {
+    let event = Event::SendAttemptUpdated {
         workspace_id: attempt.workspace_id,
         send_attempt_id: attempt.id,
         state: SendAttemptState::Accepted,
-    });
+    };
+    let recorded = bus.record(&txn, event).await?;
+    txn.commit().await?;
+    bus.committed([recorded]);
     Ok(true)
 }
 

@@ -552,10 +552,8 @@ async fn websockets_authenticate_from_the_connection_init_payload() {
 
     let refused = websocket_init(&app, json!({"authorization": "Bearer pk_unknown"})).await;
     match refused {
-        // async-graphql closes with 1002 here; graphql-transport-ws's 4403 comes with the
-        // subscription work.
         Message::Close(Some(frame)) => {
-            assert_ne!(frame.code, CloseCode::Normal);
+            assert_eq!(frame.code, CloseCode::from(4403));
             assert!(frame.reason.contains("bearer token"), "{}", frame.reason);
         }
         other => panic!("expected the socket to close, got {other:?}"),

@@ -13,6 +13,7 @@ pub async fn a_workspace(db: &DatabaseConnection) -> workspace::Model {
     workspace::ActiveModel {
         id: Set(new_id()),
         name: Set("Acme".into()),
+        event_sequence: Set(0),
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
     }

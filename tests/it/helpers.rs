@@ -62,6 +62,18 @@ impl TestDb {
         }
     }
 
+    /// The same database for a second server (the first keeps it alive).
+    pub fn share(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            _dir: None,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
+    }
+
     pub async fn connect(&self) -> DatabaseConnection {
         parley::db::connect(&self.config())
             .await

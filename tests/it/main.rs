@@ -18,4 +18,5 @@ mod ratelimit;
 mod schema;
 mod sending;
 mod shutdown;
+mod subscriptions;
 mod webhooks;

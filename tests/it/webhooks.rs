@@ -19,10 +19,10 @@ use uuid::Uuid;
 
 use crate::helpers::{Session, TestApp};
 
-const APP_SECRET: &str = "test-app-secret";
+pub(crate) const APP_SECRET: &str = "test-app-secret";
 const PHONE_NUMBER_ID: &str = "106540352242922";
 
-fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     let path = format!(
         "{}/tests/fixtures/webhooks/{name}.json",
         env!("CARGO_MANIFEST_DIR")
@@ -30,13 +30,13 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("fixture {path}"))
 }
 
-fn sign(body: &str, secret: &str) -> String {
+pub(crate) fn sign(body: &str, secret: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body.as_bytes());
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-async fn webhook_app() -> TestApp {
+pub(crate) async fn webhook_app() -> TestApp {
     TestApp::spawn_with(|config| {
         config.app_secret = Some(APP_SECRET.into());
         config.webhook_verify_token = Some("verify-me".into());
@@ -56,7 +56,7 @@ async fn post(app: &TestApp, body: &str, signature: Option<String>) -> u16 {
     request.send().await.unwrap().status().as_u16()
 }
 
-async fn deliver(app: &TestApp, body: &str) {
+pub(crate) async fn deliver(app: &TestApp, body: &str) {
     assert_eq!(
         post(app, body, Some(sign(body, APP_SECRET))).await,
         200,
@@ -65,7 +65,7 @@ async fn deliver(app: &TestApp, body: &str) {
 }
 
 /// A workspace whose Cloud API sender is the fixtures' number.
-async fn workspace(app: &TestApp) -> Session {
+pub(crate) async fn workspace(app: &TestApp) -> Session {
     let owner = app.sign_up("Acme", "ada@acme.example").await;
     let connected = app
         .graphql_as(&owner.token,
@@ -81,7 +81,11 @@ async fn workspace(app: &TestApp) -> Session {
 }
 
 /// Queues a message and gives it `wamid`, as if WhatsApp had accepted it.
-async fn accepted_message(app: &TestApp, owner: &Session, wamid: &str) -> (message::Model, String) {
+pub(crate) async fn accepted_message(
+    app: &TestApp,
+    owner: &Session,
+    wamid: &str,
+) -> (message::Model, String) {
     let sent = app
         .graphql_as(
             &owner.token,
@@ -118,7 +122,7 @@ async fn reload(app: &TestApp, id: Uuid) -> message::Model {
         .unwrap()
 }
 
-fn status(name: &str, wamid: &str, callback: &str) -> String {
+pub(crate) fn status(name: &str, wamid: &str, callback: &str) -> String {
     fixture(name)
         .replace("wamid.OUTBOUND1", wamid)
         .replace("CALLBACK", callback)

@@ -1,0 +1,412 @@
+//! Subscriptions over graphql-transport-ws, spoken by a client written from the protocol: live
+//! statuses, inbound messages and send attempts per workspace, the protocol's close codes, catch-up
+//! after a reconnect, and events crossing processes on one Postgres.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+
+use crate::{
+    helpers::{Session, TestApp},
+    webhooks::{APP_SECRET, accepted_message, deliver, fixture, status, webhook_app, workspace},
+};
+
+/// How long an event may take to arrive.
+const WITHIN: Duration = Duration::from_secs(1);
+/// How long a subscriber waits to be sure that nothing comes.
+const QUIET: Duration = Duration::from_millis(400);
+
+/// A graphql-transport-ws client.
+struct Client {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    async fn open(app: &TestApp) -> Self {
+        Self {
+            socket: app.websocket().await,
+        }
+    }
+
+    /// Opens, sends `connection_init` with the session's token and waits for the ack.
+    async fn signed_in(app: &TestApp, session: &Session) -> Self {
+        let mut client = Self::open(app).await;
+        client
+            .send(json!({"type": "connection_init",
+                         "payload": {"authorization": format!("Bearer {}", session.token)}}))
+            .await;
+        let ack = client.receive(WITHIN).await.expect("connection_ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        client
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap();
+    }
+
+    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({"id": id, "type": "subscribe",
+                         "payload": {"query": query, "variables": variables}}))
+            .await;
+    }
+
+    /// The next protocol message within `wait`, or `None`. Panics on a close.
+    async fn receive(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            let message = match tokio::time::timeout(wait, self.socket.next()).await {
+                Err(_elapsed) => return None,
+                Ok(message) => message.expect("socket open").expect("socket readable"),
+            };
+            match message {
+                Message::Text(text) => return Some(serde_json::from_str(&text).unwrap()),
+                Message::Ping(_) | Message::Pong(_) => {}
+                other => panic!("expected a message, got {other:?}"),
+            }
+        }
+    }
+
+    /// The payload of the next `next` message for `id`, within a second.
+    async fn next_for(&mut self, id: &str) -> Value {
+        let message = self
+            .receive(WITHIN)
+            .await
+            .expect("an event within a second");
+        assert_eq!(message["type"], "next", "{message}");
+        assert_eq!(message["id"], id, "{message}");
+        message["payload"].clone()
+    }
+
+    /// The close frame the server ends the connection with.
+    async fn closed(&mut self) -> (u16, String) {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), self.socket.next())
+                .await
+                .expect("the server closes within 5 s");
+            match message {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (u16::from(frame.code), frame.reason.to_string());
+                }
+                Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                other => panic!("expected a close, got {other:?}"),
+            }
+        }
+    }
+}
+
+const STATUS_CHANGED: &str = "subscription($conversationId: ID, $messageId: ID) {
+    messageStatusChanged(conversationId: $conversationId, messageId: $messageId) {
+        status previousStatus occurredAt sequence message { id status } } }";
+
+#[tokio::test]
+async fn status_events_reach_their_workspace_only_within_a_second() {
+    let app = webhook_app().await;
+    let owner = workspace(&app).await;
+    let stranger = app.sign_up("Globex", "hank@globex.example").await;
+    let (message, _) = accepted_message(&app, &owner, "wamid.SUB1").await;
+
+    let mut ours = Client::signed_in(&app, &owner).await;
+    ours.subscribe("all", STATUS_CHANGED, json!({})).await;
+    ours.subscribe(
+        "this-message",
+        STATUS_CHANGED,
+        json!({"messageId": message.id.to_string()}),
+    )
+    .await;
+    ours.subscribe(
+        "other-message",
+        STATUS_CHANGED,
+        json!({"messageId": uuid::Uuid::now_v7().to_string()}),
+    )
+    .await;
+    let mut theirs = Client::signed_in(&app, &stranger).await;
+    theirs.subscribe("all", STATUS_CHANGED, json!({})).await;
+    // Subscribing is asynchronous: let both reach the bus before the event.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    deliver(&app, &status("status_sent", "wamid.SUB1", "")).await;
+    let mut received = Vec::new();
+    for _ in 0..2 {
+        let message = ours
+            .receive(WITHIN)
+            .await
+            .expect("an event within a second");
+        assert_eq!(message["type"], "next", "{message}");
+        received.push(message);
+    }
+    for next in &received {
+        let event = &next["payload"]["data"]["messageStatusChanged"];
+        assert_eq!(event["status"], "SENT", "{next}");
+        assert_eq!(event["previousStatus"], "PENDING", "{next}");
+        assert_eq!(event["message"]["id"], message.id.to_string(), "{next}");
+        assert!(event["sequence"].as_i64().unwrap() >= 1, "{next}");
+    }
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|next| next["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["all", "this-message"]);
+
+    // A duplicate changes nothing and tells nobody; the other workspace heard nothing at all.
+    deliver(&app, &status("status_sent", "wamid.SUB1", "")).await;
+    assert_eq!(ours.receive(QUIET).await, None);
+    assert_eq!(theirs.receive(QUIET).await, None);
+}
+
+#[tokio::test]
+async fn inbound_messages_and_send_attempts_are_pushed() {
+    let app = webhook_app().await;
+    let owner = workspace(&app).await;
+    let mut client = Client::signed_in(&app, &owner).await;
+    client
+        .subscribe(
+            "received",
+            "subscription { messageReceived { id direction type text contact { phone name } } }",
+            json!({}),
+        )
+        .await;
+    client
+        .subscribe(
+            "attempts",
+            "subscription { sendAttemptUpdated { id status } }",
+            json!({}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    deliver(&app, &fixture("text")).await;
+    let received = client.next_for("received").await;
+    let message = &received["data"]["messageReceived"];
+    assert_eq!(message["direction"], "INBOUND", "{received}");
+    assert_eq!(message["type"], "TEXT");
+    assert_eq!(message["text"], "Hi, is my order on its way?");
+    assert_eq!(message["contact"]["phone"], "+16315551234");
+
+    let sent = app
+        .graphql_as(
+            &owner.token,
+            "mutation { sendMessage(input: {to: \"+16315551234\", type: TEXT, text: \"On its way\"}) {
+                sendAttempt { id } } }",
+            json!({}),
+        )
+        .await;
+    let attempt = sent["data"]["sendMessage"]["sendAttempt"]["id"].clone();
+    let updated = client.next_for("attempts").await;
+    assert_eq!(
+        updated["data"]["sendAttemptUpdated"]["id"], attempt,
+        "{updated}"
+    );
+    assert_eq!(updated["data"]["sendAttemptUpdated"]["status"], "QUEUED");
+}
+
+#[tokio::test]
+async fn subscriptions_need_the_scope_and_report_errors_on_their_id() {
+    let app = webhook_app().await;
+    let owner = workspace(&app).await;
+    let (_, secret) = app.create_key(&owner, &["messages:send"], None).await;
+    let key = Session {
+        token: secret,
+        ..owner.clone()
+    };
+    let mut client = Client::signed_in(&app, &key).await;
+    client
+        .subscribe("statuses", STATUS_CHANGED, json!({}))
+        .await;
+    let refused = client.receive(WITHIN).await.unwrap();
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["id"], "statuses");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "insufficient_scope"
+    );
+
+    client
+        .subscribe("broken", "subscription { noSuchField }", json!({}))
+        .await;
+    let invalid = client.receive(WITHIN).await.unwrap();
+    assert_eq!(invalid["type"], "error", "{invalid}");
+    assert_eq!(invalid["id"], "broken");
+
+    // A query over the socket answers once and completes.
+    client
+        .subscribe("query", "{ viewer { member { id } } }", json!({}))
+        .await;
+    let answer = client.next_for("query").await;
+    assert!(
+        answer["data"]["viewer"]["member"]["id"].is_string(),
+        "{answer}"
+    );
+    let complete = client.receive(WITHIN).await.unwrap();
+    assert_eq!(complete, json!({"type": "complete", "id": "query"}));
+}
+
+#[tokio::test]
+async fn the_protocol_close_codes() {
+    let app = TestApp::spawn_with(|config| config.websocket_init_timeout_ms = 300).await;
+    let owner = app.sign_up("Acme", "ada@acme.example").await;
+    let init = json!({"type": "connection_init",
+                      "payload": {"authorization": format!("Bearer {}", owner.token)}});
+
+    // 4408: no connection_init in time.
+    let mut client = Client::open(&app).await;
+    assert_eq!(client.closed().await.0, 4408);
+
+    // 4401: subscribe before the ack.
+    let mut client = Client::open(&app).await;
+    client
+        .subscribe("1", "subscription { messageReceived { id } }", json!({}))
+        .await;
+    assert_eq!(client.closed().await.0, 4401);
+
+    // 4403: a refused credential.
+    let mut client = Client::open(&app).await;
+    client
+        .send(json!({"type": "connection_init", "payload": {"authorization": "Bearer pk_unknown"}}))
+        .await;
+    let (code, reason) = client.closed().await;
+    assert_eq!(code, 4403);
+    assert!(reason.contains("bearer token"), "{reason}");
+
+    // 4409: a second subscription with a running one's id.
+    let mut client = Client::signed_in(&app, &owner).await;
+    client
+        .subscribe("same", "subscription { messageReceived { id } }", json!({}))
+        .await;
+    client
+        .subscribe("same", "subscription { messageReceived { id } }", json!({}))
+        .await;
+    let (code, reason) = client.closed().await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (4409, "Subscriber for same already exists")
+    );
+
+    // 4429: a second connection_init.
+    let mut client = Client::signed_in(&app, &owner).await;
+    client.send(init.clone()).await;
+    assert_eq!(client.closed().await.0, 4429);
+
+    // 4400: messages that are not the protocol's.
+    for invalid in [
+        Message::text("{not json"),
+        Message::text(json!({"type": "start", "id": "1"}).to_string()),
+        Message::text(json!({"type": "subscribe", "id": "1"}).to_string()),
+        Message::binary(vec![1, 2, 3]),
+    ] {
+        let mut client = Client::signed_in(&app, &owner).await;
+        client.socket.send(invalid).await.unwrap();
+        assert_eq!(client.closed().await.0, 4400);
+    }
+
+    // ping → pong, and the connection stays usable.
+    let mut client = Client::signed_in(&app, &owner).await;
+    client.send(json!({"type": "ping"})).await;
+    assert_eq!(client.receive(WITHIN).await, Some(json!({"type": "pong"})));
+    client
+        .send(json!({"type": "complete", "id": "unknown"}))
+        .await;
+    client.send(json!({"type": "ping"})).await;
+    assert_eq!(client.receive(WITHIN).await, Some(json!({"type": "pong"})));
+}
+
+const WORKSPACE_EVENTS: &str = "subscription($after: Int) {
+    workspaceEvents(after: $after) { sequence kind status message { id } } }";
+
+#[tokio::test]
+async fn a_reconnecting_client_catches_up_from_its_last_sequence() {
+    let app = webhook_app().await;
+    let owner = workspace(&app).await;
+    let (message, _) = accepted_message(&app, &owner, "wamid.SUB2").await;
+
+    let mut client = Client::signed_in(&app, &owner).await;
+    client
+        .subscribe("events", WORKSPACE_EVENTS, json!({}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    deliver(&app, &status("status_sent", "wamid.SUB2", "")).await;
+    let first = client.next_for("events").await;
+    let seen = first["data"]["workspaceEvents"]["sequence"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(first["data"]["workspaceEvents"]["status"], "SENT");
+    drop(client);
+
+    // While disconnected: delivered, read, and an inbound message.
+    deliver(&app, &status("status_delivered", "wamid.SUB2", "")).await;
+    deliver(&app, &status("status_read", "wamid.SUB2", "")).await;
+    deliver(&app, &fixture("text")).await;
+
+    let mut client = Client::signed_in(&app, &owner).await;
+    client
+        .subscribe("events", WORKSPACE_EVENTS, json!({"after": seen}))
+        .await;
+    let mut caught_up = Vec::new();
+    for _ in 0..3 {
+        let event = client.next_for("events").await["data"]["workspaceEvents"].clone();
+        caught_up.push(event);
+    }
+    let sequences: Vec<i64> = caught_up
+        .iter()
+        .map(|event| event["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sequences, [seen + 1, seen + 2, seen + 3]);
+    assert_eq!(caught_up[0]["status"], "DELIVERED");
+    assert_eq!(caught_up[0]["message"]["id"], message.id.to_string());
+    assert_eq!(caught_up[1]["status"], "READ");
+    assert_eq!(caught_up[2]["kind"], "MESSAGE_RECEIVED");
+
+    // Then live, without repeats.
+    deliver(&app, &status("status_failed", "wamid.SUB2", "")).await;
+    deliver(&app, &fixture("image")).await;
+    let live = client.next_for("events").await["data"]["workspaceEvents"].clone();
+    assert_eq!(live["sequence"].as_i64().unwrap(), seen + 4, "{live}");
+    assert_eq!(client.receive(QUIET).await, None);
+}
+
+#[tokio::test]
+async fn an_event_applied_by_one_process_reaches_a_subscriber_of_another() {
+    let first = webhook_app().await;
+    if !first.test_db.is_postgres() {
+        // One SQLite file serves one process; processes meet through Postgres LISTEN/NOTIFY.
+        eprintln!("not applicable on SQLite: several processes share Postgres only");
+        return;
+    }
+    let second = TestApp::spawn_on(first.test_db.share(), |config| {
+        config.app_secret = Some(APP_SECRET.into());
+    })
+    .await;
+    let owner = workspace(&first).await;
+    let (message, _) = accepted_message(&first, &owner, "wamid.SUB3").await;
+
+    let mut client = Client::signed_in(&first, &owner).await;
+    client
+        .subscribe("statuses", STATUS_CHANGED, json!({}))
+        .await;
+    client
+        .subscribe(
+            "received",
+            "subscription { messageReceived { text } }",
+            json!({}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    deliver(&second, &status("status_delivered", "wamid.SUB3", "")).await;
+    let event = client.next_for("statuses").await;
+    let changed = &event["data"]["messageStatusChanged"];
+    assert_eq!(changed["status"], "DELIVERED", "{event}");
+    assert_eq!(changed["message"]["id"], message.id.to_string());
+    deliver(&second, &fixture("text")).await;
+    let received = client.next_for("received").await;
+    assert_eq!(
+        received["data"]["messageReceived"]["text"],
+        "Hi, is my order on its way?"
+    );
+}
