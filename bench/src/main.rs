@@ -5,10 +5,12 @@
 
 mod backend;
 mod baseline;
+mod intake;
 mod load;
 mod parley_server;
 mod report;
 mod sends;
+mod subscribers;
 
 use std::path::PathBuf;
 
@@ -32,18 +34,32 @@ enum Command {
     /// Accepted sends per second through `POST /api/v1/messages/send` (shape A, API key) against
     /// a bare axum handler that writes the same rows in one transaction.
     Sends(RunArgs),
+    /// Signed status webhooks per second (verified, stored, applied) against Parley's accepted
+    /// sends per second on the same server.
+    Intake(RunArgs),
+    /// 10,000 idle subscribers' memory, and fan-out latency to 1,000 subscribers against a bare
+    /// tokio broadcast websocket server.
+    Subscribers(RunArgs),
     /// Every scenario.
     All(RunArgs),
+    /// Parley in a child process, for the subscribers scenario (internal).
+    #[command(hide = true)]
+    ServeChild { database_url: String },
+    /// The broadcast baseline in a child process, for the subscribers scenario (internal).
+    #[command(hide = true)]
+    BroadcastChild,
 }
 
 /// What can be measured; `all` runs them in this order.
 #[derive(Clone, Copy, Debug)]
 enum Scenario {
     Sends,
+    Intake,
+    Subscribers,
 }
 
 impl Scenario {
-    const ALL: &[Scenario] = &[Scenario::Sends];
+    const ALL: &[Scenario] = &[Scenario::Sends, Scenario::Intake, Scenario::Subscribers];
 }
 
 /// Options shared by every scenario.
@@ -71,12 +87,20 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (args, scenarios) = match &cli.command {
         Command::Sends(args) => (args, &[Scenario::Sends][..]),
+        Command::Intake(args) => (args, &[Scenario::Intake][..]),
+        Command::Subscribers(args) => (args, &[Scenario::Subscribers][..]),
         Command::All(args) => (args, Scenario::ALL),
+        Command::ServeChild { database_url } => {
+            return subscribers::serve_child(database_url).await;
+        }
+        Command::BroadcastChild => return subscribers::broadcast_child().await,
     };
     let mut report = Report::new();
     for scenario in scenarios {
         match scenario {
             Scenario::Sends => sends::run(args, &mut report).await?,
+            Scenario::Intake => intake::run(args, &mut report).await?,
+            Scenario::Subscribers => subscribers::run(&mut report).await?,
         }
     }
     println!("{}", report.table());

@@ -18,7 +18,16 @@ pub struct ParleyServer {
 impl ParleyServer {
     /// Builds the application exactly as `parley serve` does (migrations included), on port 0.
     pub async fn start(database_url: &str) -> anyhow::Result<Self> {
-        let config = server_config(database_url);
+        Self::start_with(database_url, |_| {}).await
+    }
+
+    /// As [`ParleyServer::start`], with `configure` applied to the configuration.
+    pub async fn start_with(
+        database_url: &str,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let mut config = server_config(database_url);
+        configure(&mut config);
         let app = Application::build(config)
             .await
             .context("Parley does not start")?;
@@ -92,7 +101,7 @@ pub fn server_config(database_url: &str) -> Config {
 }
 
 /// POSTs a GraphQL document and returns its `data`; any error in the answer fails setup.
-async fn graphql(
+pub async fn graphql(
     client: &reqwest::Client,
     addr: SocketAddr,
     token: Option<String>,
@@ -118,7 +127,7 @@ async fn graphql(
     Ok(response["data"].clone())
 }
 
-fn text(data: &Value, pointer: &str) -> anyhow::Result<String> {
+pub fn text(data: &Value, pointer: &str) -> anyhow::Result<String> {
     data.pointer(pointer)
         .and_then(Value::as_str)
         .map(str::to_owned)

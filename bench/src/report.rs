@@ -91,12 +91,23 @@ impl Row {
     }
 }
 
+/// A measurement that is not a rate: memory, latency, with its target.
+#[derive(Debug)]
+pub struct Check {
+    pub name: String,
+    pub parley: String,
+    pub baseline: String,
+    pub target: String,
+    pub met: bool,
+}
+
 /// Everything measured in this run.
 #[derive(Debug)]
 pub struct Report {
     /// The machine's 1-minute load average before the run: other work moves every number.
     load_before: String,
     pub rows: Vec<Row>,
+    pub checks: Vec<Check>,
     /// What the numbers were measured on, beyond the machine: database versions and settings.
     pub environment: Vec<String>,
     /// Backends skipped and other things a reader must know.
@@ -109,6 +120,7 @@ impl Report {
         Self {
             load_before: load_average(),
             rows: Vec::new(),
+            checks: Vec::new(),
             environment: Vec::new(),
             notes: Vec::new(),
         }
@@ -135,6 +147,20 @@ impl Report {
                 row.parley.latency_cell(),
                 row.baseline.latency_cell(),
             );
+        }
+        if !self.checks.is_empty() {
+            table.push_str("\n| measurement | Parley | baseline | target |\n|---|---:|---:|---|\n");
+            for check in &self.checks {
+                let _ = writeln!(
+                    table,
+                    "| {} | {} | {} | {} {} |",
+                    check.name,
+                    check.parley,
+                    check.baseline,
+                    check.target,
+                    if check.met { "✅" } else { "❌" },
+                );
+            }
         }
         table
     }

@@ -149,12 +149,14 @@ impl Connection {
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     };
-                    if let Err(close) = self.handle(&text).await {
+                    // Boxed, like `forward`: an idle connection rests in `select!` and should not
+                    // carry the state of authenticating or sending.
+                    if let Err(close) = Box::pin(self.handle(&text)).await {
                         return Some(close);
                     }
                 }
                 Some((id, step)) = self.subscriptions.next(), if !self.subscriptions.is_empty() => {
-                    if let Err(close) = self.forward(&id, step).await {
+                    if let Err(close) = Box::pin(self.forward(&id, step)).await {
                         return close;
                     }
                 }
