@@ -145,7 +145,7 @@ async fn measure(site: &mut Site, client: &reqwest::Client, args: &RunArgs) -> a
 }
 
 /// Gives every queued message a wamid, as if WhatsApp had accepted it, and returns them all.
-async fn accepted_wamids(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Arc<Vec<String>>> {
+pub async fn accepted_wamids(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Arc<Vec<String>>> {
     let backend = db.get_database_backend();
     let id_text = match backend {
         sea_orm::DatabaseBackend::Postgres => "id::text",

@@ -45,14 +45,7 @@ impl ParleyServer {
         let ask = |token: Option<String>, query: &'static str, variables: Value| {
             graphql(client, self.addr, token, query, variables)
         };
-        let signed_up = ask(
-            None,
-            "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
-            json!({"input": {"workspaceName": "Bench", "name": "Bench Owner",
-                              "email": "bench@parley.example", "password": "benchmark password"}}),
-        )
-        .await?;
-        let token = text(&signed_up, "/signUp/token")?;
+        let token = sign_up(client, self.addr).await?;
         let sender = ask(
             Some(token.clone()),
             "mutation($input: ConnectSenderInput!) { connectSender(input: $input) { id } }",
@@ -98,6 +91,20 @@ pub fn server_config(database_url: &str) -> Config {
         dispatch_enabled: false,
         ..Config::default()
     }
+}
+
+/// Signs up the bench's workspace on the Parley at `addr`; returns the owner's token.
+pub async fn sign_up(client: &reqwest::Client, addr: SocketAddr) -> anyhow::Result<String> {
+    let signed_up = graphql(
+        client,
+        addr,
+        None,
+        "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
+        json!({"input": {"workspaceName": "Bench", "name": "Bench Owner",
+                          "email": "bench@parley.example", "password": "benchmark password"}}),
+    )
+    .await?;
+    text(&signed_up, "/signUp/token")
 }
 
 /// POSTs a GraphQL document and returns its `data`; any error in the answer fails setup.

@@ -26,7 +26,6 @@ use axum::{
     routing::{get, post},
 };
 use futures_util::{SinkExt, StreamExt, stream};
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -43,7 +42,7 @@ use tokio_tungstenite::{
 
 use crate::{
     backend::Site,
-    parley_server::{graphql, server_config, text},
+    parley_server::{graphql, server_config, sign_up},
     report::{Check, Report},
 };
 
@@ -153,16 +152,7 @@ async fn provision(
     addr: SocketAddr,
     database_url: &str,
 ) -> anyhow::Result<(String, Vec<String>)> {
-    let signed_up = graphql(
-        client,
-        addr,
-        None,
-        "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
-        json!({"input": {"workspaceName": "Bench", "name": "Bench Owner",
-                          "email": "bench@parley.example", "password": "benchmark password"}}),
-    )
-    .await?;
-    let token = text(&signed_up, "/signUp/token")?;
+    let token = sign_up(client, addr).await?;
     graphql(
         client,
         addr,
@@ -185,21 +175,10 @@ async fn provision(
         .await?;
     }
     let db = parley::db::connect(&server_config(database_url)).await?;
-    db.execute_unprepared("UPDATE messages SET wamid = 'wamid.FANOUT' || hex(id)")
-        .await?;
-    let rows = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT wamid FROM messages ORDER BY id",
-        ))
-        .await?;
-    let wamids = rows
-        .iter()
-        .map(|row| row.try_get_by_index::<String>(0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let wamids = crate::intake::accepted_wamids(&db).await?;
     db.close().await?;
     anyhow::ensure!(wamids.len() == EVENTS, "expected {EVENTS} messages");
-    Ok((token, wamids))
+    Ok((token, wamids.to_vec()))
 }
 
 /// `count` authenticated sockets, each subscribed to status changes (of `message` only, when
