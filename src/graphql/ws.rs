@@ -31,7 +31,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The websocket settings for `graphql-transport-ws`: small buffers (an idle subscriber should
 /// cost little) and bounded messages.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+pub const READ_BUFFER_BYTES: usize = 512;
 pub const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 pub const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
