@@ -1,5 +1,6 @@
-//! One claimed attempt: build the Cloud API request, respect the sender's throughput, send (or let
-//! the sandbox answer), and record what happened with guarded updates.
+//! One claimed attempt: build the Cloud API request, respect the sender's throughput and the pair
+//! rate to its recipient, send (or let the sandbox answer), and record what happened with guarded
+//! updates.
 
 use std::time::Duration;
 
@@ -15,7 +16,10 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::Dispatcher;
+use super::{
+    Dispatcher,
+    pair_rate::{self, PairSlot},
+};
 use crate::{
     domain::MessageContent,
     error::{AppError, ErrorCode},
@@ -125,6 +129,19 @@ impl Dispatcher {
                 });
             }
         };
+
+        // Meta's pair rate, as late as possible before sending so that the gap Meta sees is the
+        // gap taken here. A throttled send was never tried: it does not use up an attempt.
+        if let Some(gap) = self.pair_spacing()
+            && let PairSlot::Busy { until } =
+                pair_rate::take_slot(&self.db, sender.id, contact.id, gap, Utc::now()).await?
+        {
+            return Ok(Outcome::Retry {
+                at: until,
+                counts: false,
+                reason: "pair rate: this recipient was sent to moments ago".into(),
+            });
+        }
 
         if sender.kind == SenderKind::Sandbox {
             return Ok(match sandbox::accept(&contact.phone) {

@@ -12,6 +12,7 @@
 //! ends `delivery_unknown`, and a later status webhook for it turns it ACCEPTED.
 
 mod deliver;
+mod pair_rate;
 
 use std::{sync::Arc, time::Duration};
 
@@ -207,6 +208,12 @@ impl Dispatcher {
             });
         }
         Ok(())
+    }
+
+    /// The shortest gap between two sends of one pair, or `None` when spacing is off.
+    fn pair_spacing(&self) -> Option<chrono::Duration> {
+        let gap = i64::try_from(self.config.pair_spacing_ms).ok()?;
+        (gap > 0).then(|| chrono::Duration::milliseconds(gap))
     }
 
     fn lease_ms(&self) -> i64 {
