@@ -11,9 +11,9 @@ use std::{
 
 use anyhow::Context;
 
-/// How many distinct recipients the sends cycle over: the first pass creates their contacts and
-/// conversations, later ones reuse them, as a CRM's traffic does.
-const RECIPIENTS: u64 = 1_000;
+/// How many distinct recipients the `sends` scenario cycles over: the first pass creates their
+/// contacts and conversations, later ones reuse them, as a CRM's traffic does.
+pub const RECIPIENTS: u64 = 1_000;
 
 /// Requests sent to each server before its first measured round: connections open, caches and
 /// prepared statements warm, and the first contacts created.
@@ -27,6 +27,8 @@ pub const ERROR_SAMPLES: usize = 3;
 pub struct Target {
     pub url: String,
     pub bearer: String,
+    /// Send `n` goes to recipient `n % recipients`.
+    pub recipients: u64,
 }
 
 /// What one round measured.
@@ -50,10 +52,10 @@ impl Round {
     }
 }
 
-/// The body of send number `n`.
-fn body(n: u64) -> String {
+/// The body of send number `n` to one of `recipients` (at most 100 000) numbers.
+fn body(n: u64, recipients: u64) -> String {
     serde_json::json!({
-        "to": format!("+4477009{:05}", n % RECIPIENTS),
+        "to": format!("+4477009{:05}", n % recipients),
         "type": "text",
         "text": format!("Benchmark message {n}"),
     })
@@ -81,7 +83,7 @@ pub async fn round(
                     if n >= end {
                         break;
                     }
-                    let body = body(n);
+                    let body = body(n, target.recipients);
                     let sent = Instant::now();
                     let answer = send(&client, &target, body).await;
                     round.latencies.push(sent.elapsed());

@@ -5,6 +5,8 @@
 
 mod backend;
 mod baseline;
+mod dispatch;
+mod fake_graph;
 mod load;
 mod parley_server;
 mod report;
@@ -32,6 +34,10 @@ enum Command {
     /// Accepted sends per second through `POST /api/v1/messages/send` (shape A, API key) against
     /// a bare axum handler that writes the same rows in one transaction.
     Sends(RunArgs),
+    /// Queued sends brought to ACCEPTED per second by the dispatcher, against a fake Graph API
+    /// answering at once (compared with `sends`, when run by `all`) and after 200 ms (compared
+    /// with dispatch concurrency ÷ 0.2 s).
+    Dispatch(RunArgs),
     /// Every scenario.
     All(RunArgs),
 }
@@ -40,16 +46,19 @@ enum Command {
 #[derive(Clone, Copy, Debug)]
 enum Scenario {
     Sends,
+    Dispatch,
 }
 
 impl Scenario {
-    const ALL: &[Scenario] = &[Scenario::Sends];
+    /// `sends` first: `dispatch` is compared with its rate.
+    const ALL: &[Scenario] = &[Scenario::Sends, Scenario::Dispatch];
 }
 
 /// Options shared by every scenario.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
-    /// Measured rounds per server; Parley and baseline rounds alternate.
+    /// Measured rounds per server in `sends` (Parley and baseline rounds alternate); `dispatch`
+    /// runs three per backend and latency.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
     /// Requests per round.
@@ -71,15 +80,17 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (args, scenarios) = match &cli.command {
         Command::Sends(args) => (args, &[Scenario::Sends][..]),
+        Command::Dispatch(args) => (args, &[Scenario::Dispatch][..]),
         Command::All(args) => (args, Scenario::ALL),
     };
     let mut report = Report::new();
     for scenario in scenarios {
         match scenario {
             Scenario::Sends => sends::run(args, &mut report).await?,
+            Scenario::Dispatch => dispatch::run(args, &mut report).await?,
         }
     }
-    println!("{}", report.table());
+    println!("{}", report.tables());
     for note in &report.notes {
         println!("note: {note}");
     }

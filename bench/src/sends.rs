@@ -76,6 +76,7 @@ async fn measure(
             Target {
                 url,
                 bearer: key.clone(),
+                recipients: load::RECIPIENTS,
             },
         )
     });
