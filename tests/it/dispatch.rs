@@ -1,5 +1,6 @@
 //! Delivery: the dispatcher against the sandbox and against a fake Graph API — exact requests,
-//! retries and terminal failures, at-most-once when the answer is lost, and the sender's rate.
+//! retries and terminal failures, at-most-once when the answer is lost, the sender's rate, and
+//! the spacing of sends to one recipient.
 
 use std::time::Duration;
 
