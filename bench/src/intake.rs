@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use parley::config::Config;
 use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
 
 use crate::{
     RunArgs,
@@ -48,25 +50,29 @@ pub async fn run(args: &RunArgs, report: &mut Report) -> anyhow::Result<()> {
 async fn measure(site: &mut Site, client: &reqwest::Client, args: &RunArgs) -> anyhow::Result<Row> {
     let backend = site.backend;
     let url = site.fresh_database().await?;
-    let parley = ParleyServer::start_with(&url, |config| {
-        config.app_secret = Some(APP_SECRET.into());
+    let parley = ParleyServer::start_with(Config {
+        app_secret: Some(APP_SECRET.into()),
+        ..parley_server::server_config(&url)
     })
     .await?;
+    // A Cloud API sender with the number the webhooks name; nothing dispatches its sends.
     let key = parley
-        .provision(client)
+        .provision_sender(
+            client,
+            json!({"kind": "CLOUD_API", "phoneNumber": "+15550783881",
+                   "phoneNumberId": PHONE_NUMBER_ID, "accessToken": "EAAG-bench", "name": "Bench"}),
+            json!({"dailyLimit": 1_000_000}),
+        )
         .await
         .context("provisioning Parley")?;
     let db = parley::db::connect(&parley_server::server_config(&url)).await?;
-    // The webhooks name the sandbox sender's messages by the number Meta would route them by.
-    db.execute_unprepared(&format!(
-        "UPDATE senders SET phone_number_id = '{PHONE_NUMBER_ID}'"
-    ))
-    .await?;
 
     let sends = Target {
         url: format!("http://{}/api/v1/messages/send", parley.addr),
         bearer: key.clone(),
-        load: Load::Sends,
+        load: Load::Sends {
+            recipients: load::RECIPIENTS,
+        },
     };
     let warm = load::round(client, &sends, 0, WARM_UP, args.concurrency).await?;
     anyhow::ensure!(

@@ -11,9 +11,9 @@ use std::{
 
 use anyhow::Context;
 
-/// How many distinct recipients the sends cycle over: the first pass creates their contacts and
-/// conversations, later ones reuse them, as a CRM's traffic does.
-const RECIPIENTS: u64 = 1_000;
+/// How many distinct recipients the `sends` scenario cycles over: the first pass creates their
+/// contacts and conversations, later ones reuse them, as a CRM's traffic does.
+pub const RECIPIENTS: u64 = 1_000;
 
 /// Requests sent to each server before its first measured round: connections open, caches and
 /// prepared statements warm, and the first contacts created.
@@ -33,8 +33,8 @@ pub struct Target {
 /// What a round's requests are.
 #[derive(Clone)]
 pub enum Load {
-    /// Shape A sends, answered 202.
-    Sends,
+    /// Shape A sends, answered 202; send `n` goes to recipient `n % recipients`.
+    Sends { recipients: u64 },
     /// Meta status webhooks for `wamids` (sent, then delivered, then read as the numbers wrap),
     /// signed with `app_secret`, answered 200.
     Statuses {
@@ -47,7 +47,7 @@ pub enum Load {
 impl Load {
     fn expected(&self) -> reqwest::StatusCode {
         match self {
-            Load::Sends => reqwest::StatusCode::ACCEPTED,
+            Load::Sends { .. } => reqwest::StatusCode::ACCEPTED,
             Load::Statuses { .. } => reqwest::StatusCode::OK,
         }
     }
@@ -55,7 +55,7 @@ impl Load {
     /// The body of request number `n`, and its signature header if it has one.
     fn request(&self, n: u64) -> (String, Option<String>) {
         match self {
-            Load::Sends => (body(n), None),
+            Load::Sends { recipients } => (body(n, *recipients), None),
             Load::Statuses {
                 app_secret,
                 phone_number_id,
@@ -118,10 +118,10 @@ impl Round {
     }
 }
 
-/// The body of send number `n`.
-fn body(n: u64) -> String {
+/// The body of send number `n` to one of `recipients` (at most 100 000) numbers.
+fn body(n: u64, recipients: u64) -> String {
     serde_json::json!({
-        "to": format!("+4477009{:05}", n % RECIPIENTS),
+        "to": format!("+4477009{:05}", n % recipients),
         "type": "text",
         "text": format!("Benchmark message {n}"),
     })

@@ -5,6 +5,8 @@
 
 mod backend;
 mod baseline;
+mod dispatch;
+mod fake_graph;
 mod intake;
 mod load;
 mod parley_server;
@@ -40,6 +42,10 @@ enum Command {
     /// 10,000 idle subscribers' memory, and fan-out latency to 1,000 subscribers against a bare
     /// tokio broadcast websocket server.
     Subscribers(RunArgs),
+    /// Queued sends brought to ACCEPTED per second by the dispatcher, against a fake Graph API
+    /// answering at once (compared with `sends`, when run by `all`) and after 200 ms (compared
+    /// with dispatch concurrency ÷ 0.2 s).
+    Dispatch(RunArgs),
     /// Every scenario.
     All(RunArgs),
     /// Parley in a child process, for the subscribers scenario (internal).
@@ -54,18 +60,26 @@ enum Command {
 #[derive(Clone, Copy, Debug)]
 enum Scenario {
     Sends,
+    Dispatch,
     Intake,
     Subscribers,
 }
 
 impl Scenario {
-    const ALL: &[Scenario] = &[Scenario::Sends, Scenario::Intake, Scenario::Subscribers];
+    /// `sends` first: `dispatch` and `intake` are compared with its rate.
+    const ALL: &[Scenario] = &[
+        Scenario::Sends,
+        Scenario::Dispatch,
+        Scenario::Intake,
+        Scenario::Subscribers,
+    ];
 }
 
 /// Options shared by every scenario.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
-    /// Measured rounds per server; Parley and baseline rounds alternate.
+    /// Measured rounds per server in `sends` (Parley and baseline rounds alternate); `dispatch`
+    /// runs three per backend and latency.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
     /// Requests per round.
@@ -89,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Sends(args) => (args, &[Scenario::Sends][..]),
         Command::Intake(args) => (args, &[Scenario::Intake][..]),
         Command::Subscribers(args) => (args, &[Scenario::Subscribers][..]),
+        Command::Dispatch(args) => (args, &[Scenario::Dispatch][..]),
         Command::All(args) => (args, Scenario::ALL),
         Command::ServeChild { database_url } => {
             return subscribers::serve_child(database_url).await;
@@ -101,9 +116,10 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Sends => sends::run(args, &mut report).await?,
             Scenario::Intake => intake::run(args, &mut report).await?,
             Scenario::Subscribers => subscribers::run(&mut report).await?,
+            Scenario::Dispatch => dispatch::run(args, &mut report).await?,
         }
     }
-    println!("{}", report.table());
+    println!("{}", report.tables());
     for note in &report.notes {
         println!("note: {note}");
     }

@@ -76,7 +76,9 @@ async fn measure(
             Target {
                 url,
                 bearer: key.clone(),
-                load: load::Load::Sends,
+                load: load::Load::Sends {
+                    recipients: load::RECIPIENTS,
+                },
             },
         )
     });
