@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod contacts;
+pub mod conversations;
 pub mod db;
 pub mod dispatch;
 pub mod domain;

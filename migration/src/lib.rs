@@ -7,6 +7,7 @@ mod m20261121_000001_create_tables;
 mod m20261121_000002_create_rate_limit_windows;
 mod m20261121_000003_sending;
 mod m20261122_000005_workspace_events;
+mod m20261122_000006_read_side;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_create_rate_limit_windows::Migration),
             Box::new(m20261121_000003_sending::Migration),
             Box::new(m20261122_000005_workspace_events::Migration),
+            Box::new(m20261122_000006_read_side::Migration),
         ]
     }
 }

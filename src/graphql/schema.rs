@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::{SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
-use super::{mutation::Mutation, object, query::Query, subscription::Subscription};
+use super::{loader, mutation::Mutation, object, query::Query, subscription::Subscription};
 use crate::{config::Config, db::ServerSecrets, events::EventBus};
 
 pub type ParleySchema = Schema<Query, Mutation, Subscription>;
@@ -33,6 +33,7 @@ pub fn build_schema(deps: Option<SchemaDeps>) -> ParleySchema {
         .register_output_type::<object::Message>()
         .register_output_type::<object::SendAttempt>();
     if let Some(deps) = deps {
+        builder = loader::register(builder, &deps.db);
         builder = builder
             .data(deps.db)
             .data(deps.config)
