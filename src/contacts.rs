@@ -168,7 +168,7 @@ fn has_tag(tag: &str, backend: DbBackend) -> Expr {
             [json!([tag]).to_string()],
         ),
         _ => Expr::cust_with_values(
-            r#"EXISTS (SELECT 1 FROM json_each("contacts"."tags") WHERE json_each.value = $1)"#,
+            r#"EXISTS (SELECT 1 FROM json_each("contacts"."tags") WHERE json_each.value = ?)"#,
             [tag.to_owned()],
         ),
     }

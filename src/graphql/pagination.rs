@@ -345,10 +345,10 @@ where
     Ok(connection)
 }
 
-/// One page of `select` in id order (oldest first), after the cursor `after`.
+/// One page of `select` in id order (oldest first), after the cursor `after`; the list is named
+/// by its table.
 pub async fn by_id<E, T>(
     ctx: &Context<'_>,
-    list: &str,
     select: Select<E>,
     id_column: E::Column,
     first: Option<i32>,
@@ -362,16 +362,9 @@ where
 {
     let order = Order::by_id(id_column);
     let args = PageArgs::forward(first, after);
-    connection(
-        ctx,
-        list,
-        select,
-        &order,
-        args,
-        |row| Position::Id(id_of(row)),
-        node,
-    )
-    .await
+    let list = E::default().table_name().to_owned();
+    let position_of = |row: &E::Model| Position::Id(id_of(row));
+    connection(ctx, &list, select, &order, args, position_of, node).await
 }
 
 #[cfg(test)]

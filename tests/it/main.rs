@@ -15,6 +15,7 @@ mod limits;
 mod logs;
 mod ops;
 mod ratelimit;
+mod read_side;
 mod schema;
 mod sending;
 mod shutdown;

@@ -24,16 +24,9 @@ impl AccountQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Member>> {
         let select = member::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = pagination::by_id(
-            ctx,
-            "members",
-            select,
-            member::Column::Id,
-            first,
-            after,
-            Member,
-            |m| m.id,
-        );
+        let page = pagination::by_id(ctx, select, member::Column::Id, first, after, Member, |m| {
+            m.id
+        });
         Ok(page.await?)
     }
 
@@ -46,16 +39,9 @@ impl AccountQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Sender>> {
         let select = sender::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = pagination::by_id(
-            ctx,
-            "senders",
-            select,
-            sender::Column::Id,
-            first,
-            after,
-            Sender,
-            |s| s.id,
-        );
+        let page = pagination::by_id(ctx, select, sender::Column::Id, first, after, Sender, |s| {
+            s.id
+        });
         Ok(page.await?)
     }
 
@@ -70,7 +56,6 @@ impl AccountQuery {
         let select = accounts::visible_api_keys(principal(ctx)?);
         let page = pagination::by_id(
             ctx,
-            "apiKeys",
             select,
             api_key::Column::Id,
             first,
