@@ -36,7 +36,7 @@ pub struct Pagination {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ContactListParams {
-    /// Contacts a page, 0 to 100 (default 50).
+    /// Contacts a page, 1 to 100 (default 50).
     pub limit: Option<i32>,
     /// `pagination.next` of the previous page.
     pub cursor: Option<String>,
@@ -49,7 +49,7 @@ pub struct ContactListParams {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MessageListParams {
-    /// Messages a page, 0 to 100 (default 50).
+    /// Messages a page, 1 to 100 (default 50).
     pub limit: Option<i32>,
     /// `pagination.next` of the previous page.
     pub cursor: Option<String>,
@@ -171,6 +171,19 @@ pub struct MessagePage {
     pub pagination: Pagination,
 }
 
+/// A REST page holds at least one row, so that `pagination.next` always moves on.
+fn limit(limit: Option<i32>) -> Result<Option<i32>, AppError> {
+    match limit {
+        Some(limit) if !(1..=pagination::MAX_PAGE as i32).contains(&limit) => {
+            Err(AppError::client(
+                ErrorCode::InvalidRequest,
+                format!("limit must be between 1 and {}", pagination::MAX_PAGE),
+            ))
+        }
+        limit => Ok(limit),
+    }
+}
+
 /// Query strings are parsed by us so that a bad one is the contract's `invalid_request`.
 fn params<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
     query.map(|Query(params)| params).map_err(|rejection| {
@@ -216,7 +229,7 @@ pub async fn list_contacts(
         id: contact::Column::Id,
         descending: false,
     };
-    let args = PageArgs::forward(params.limit, params.cursor);
+    let args = PageArgs::forward(limit(params.limit)?, params.cursor);
     let page = pagination::page(&state.db, &cursors, select, &order, args, |contact| {
         Position::At(contact.created_at, contact.id)
     })
@@ -305,7 +318,7 @@ pub async fn list_contact_messages(
         id: message::Column::Id,
         descending: true,
     };
-    let args = PageArgs::forward(params.limit, params.cursor);
+    let args = PageArgs::forward(limit(params.limit)?, params.cursor);
     let page = pagination::page(&state.db, &cursors, select, &order, args, |message| {
         Position::At(message.created_at, message.id)
     })

@@ -22,7 +22,7 @@ const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $in
 
 const MESSAGES: &str = "query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
     conversation(id: $id) { messages(first: $first, after: $after, last: $last, before: $before) {
-        edges { cursor node { id } }
+        edges { cursor node { id } } totalCount
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }";
 
 const CONTACTS: &str = "query($first: Int, $after: String, $search: String, $tag: String) {
@@ -168,6 +168,7 @@ async fn a_thousand_messages_walk_both_ways_without_gaps_or_duplicates_while_mor
         assert_eq!(page["pageInfo"]["hasPreviousPage"], after.is_some());
         pages += 1;
         if page["pageInfo"]["hasNextPage"] == false {
+            assert_eq!(page["totalCount"], walked.len());
             break;
         }
         after = Some(page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
@@ -938,6 +939,7 @@ async fn rest_lists_contacts_and_their_messages_with_pagination_next() {
         ("/api/v1/contacts/+447700999999/messages", 404, "not_found"),
         ("/api/v1/contacts?limit=abc", 400, "invalid_request"),
         ("/api/v1/contacts?limit=101", 400, "invalid_request"),
+        ("/api/v1/contacts?limit=0", 400, "invalid_request"),
         ("/api/v1/contacts?cursor=garbage", 400, "invalid_request"),
         (
             "/api/v1/contacts/+447700900001/messages?limit=-1",

@@ -1,10 +1,11 @@
 use async_graphql::{Context, Enum, ID, Object, Result, connection::Connection};
 use chrono::{DateTime, Duration, Utc};
 use entity::{WorkspaceScoped, contact, conversation, member, message, sender};
-use sea_orm::{ColumnTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, PaginatorTrait, QueryFilter, Select};
 
 use crate::{
     auth::Scope,
+    error::AppError,
     graphql::{
         guard::RequireScope,
         loader,
@@ -108,9 +109,10 @@ impl Conversation {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<Connection<String, super::Message>> {
+    ) -> Result<Connection<String, super::Message, MessageCount>> {
         let select = message::Entity::find_in_workspace(self.0.workspace_id)
             .filter(message::Column::ConversationId.eq(self.0.id));
+        let count = MessageCount(select.clone());
         let list = format!("conversation/{}/messages", self.0.id);
         let order = message_order();
         let page = pagination::connection(
@@ -127,7 +129,23 @@ impl Conversation {
             message_position,
             super::Message,
         );
-        Ok(page.await?)
+        let page = page.await?;
+        let mut counted =
+            Connection::with_additional_fields(page.has_previous_page, page.has_next_page, count);
+        counted.edges = page.edges;
+        Ok(counted)
+    }
+}
+
+/// The extra field of a conversation's messages: counted only when asked for.
+pub struct MessageCount(Select<message::Entity>);
+
+#[Object]
+impl MessageCount {
+    /// Messages in the conversation (one COUNT over the conversation's index).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(self.0.clone().count(db).await.map_err(AppError::from)?)
     }
 }
 
