@@ -14,6 +14,7 @@ pub mod events;
 pub mod graphql;
 pub mod ratelimit;
 pub mod rest;
+pub mod seed;
 pub mod senders;
 pub mod sending;
 pub mod telemetry;

@@ -16,6 +16,7 @@ mod logs;
 mod ops;
 mod ratelimit;
 mod read_side;
+mod read_side_scale;
 mod schema;
 mod sending;
 mod shutdown;
