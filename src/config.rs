@@ -55,6 +55,9 @@ pub struct Config {
     pub dispatch_lease_ms: u64,
     /// How often the dispatcher looks for due sends when nothing woke it.
     pub dispatch_poll_ms: u64,
+    /// Shortest gap between two sends from one sender to one recipient (Meta's pair rate); 0
+    /// turns the spacing off.
+    pub pair_spacing_ms: u64,
     /// Timeout of one request to the Graph API.
     pub graph_api_timeout_ms: u64,
     /// Gap between the sandbox's sent, delivered and read statuses.
@@ -92,6 +95,11 @@ impl Default for Config {
             dispatch_concurrency: 16,
             dispatch_lease_ms: 60_000,
             dispatch_poll_ms: 500,
+            // Meta's documented pair rate is one message every 6 seconds from a business number
+            // to one WhatsApp user (it tolerates short bursts, but they borrow against later
+            // sends and end in error 131056). Spacing at that rate never draws on the burst
+            // allowance, so a chatty automation is slowed down here instead of refused by Meta.
+            pair_spacing_ms: 6_000,
             graph_api_timeout_ms: 20_000,
             sandbox_status_delay_ms: 1000,
         }
@@ -162,6 +170,9 @@ impl Config {
             return invalid(
                 "PARLEY_DISPATCH_LEASE_MS must exceed PARLEY_GRAPH_API_TIMEOUT_MS (> 0)".into(),
             );
+        }
+        if self.pair_spacing_ms > 60 * 60 * 1000 {
+            return invalid("PARLEY_PAIR_SPACING_MS must be at most an hour (3600000)".into());
         }
         if self.jwt_ttl_secs == 0 || self.jwt_ttl_secs > 366 * 24 * 60 * 60 {
             return invalid("PARLEY_JWT_TTL_SECS must be between 1 second and a year".into());

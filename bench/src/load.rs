@@ -11,9 +11,9 @@ use std::{
 
 use anyhow::Context;
 
-/// How many distinct recipients the sends cycle over: the first pass creates their contacts and
-/// conversations, later ones reuse them, as a CRM's traffic does.
-const RECIPIENTS: u64 = 1_000;
+/// How many distinct recipients the `sends` scenario cycles over: the first pass creates their
+/// contacts and conversations, later ones reuse them, as a CRM's traffic does.
+pub const RECIPIENTS: u64 = 1_000;
 
 /// Requests sent to each server before its first measured round: connections open, caches and
 /// prepared statements warm, and the first contacts created.
@@ -22,23 +22,91 @@ pub const WARM_UP: u64 = 200;
 /// Error answers kept verbatim per round, to report what went wrong without flooding.
 pub const ERROR_SAMPLES: usize = 3;
 
-/// Where a round sends its requests.
+/// Where a round sends its requests, and what.
 #[derive(Clone)]
 pub struct Target {
     pub url: String,
     pub bearer: String,
+    pub load: Load,
+}
+
+/// What a round's requests are.
+#[derive(Clone)]
+pub enum Load {
+    /// Shape A sends, answered 202; send `n` goes to recipient `n % recipients`.
+    Sends { recipients: u64 },
+    /// Meta status webhooks for `wamids` (sent, then delivered, then read as the numbers wrap),
+    /// signed with `app_secret`, answered 200.
+    Statuses {
+        app_secret: String,
+        phone_number_id: String,
+        wamids: Arc<Vec<String>>,
+    },
+}
+
+impl Load {
+    fn expected(&self) -> reqwest::StatusCode {
+        match self {
+            Load::Sends { .. } => reqwest::StatusCode::ACCEPTED,
+            Load::Statuses { .. } => reqwest::StatusCode::OK,
+        }
+    }
+
+    /// The body of request number `n`, and its signature header if it has one.
+    fn request(&self, n: u64) -> (String, Option<String>) {
+        match self {
+            Load::Sends { recipients } => (body(n, *recipients), None),
+            Load::Statuses {
+                app_secret,
+                phone_number_id,
+                wamids,
+            } => {
+                let count = wamids.len().max(1) as u64;
+                let wamid = wamids.get((n % count) as usize).map_or("", String::as_str);
+                let status = ["sent", "delivered", "read"][((n / count) % 3) as usize];
+                let body = status_webhook(phone_number_id, wamid, status, n);
+                let signature = parley::webhooks::sign(app_secret.as_bytes(), body.as_bytes());
+                (body, Some(signature))
+            }
+        }
+    }
+}
+
+/// A status webhook as Meta delivers it (one status, one change, one entry).
+pub fn status_webhook(phone_number_id: &str, wamid: &str, status: &str, n: u64) -> String {
+    serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{
+            "id": "102290129340398",
+            "changes": [{
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550783881",
+                                 "phone_number_id": phone_number_id},
+                    "statuses": [{
+                        "id": wamid,
+                        "status": status,
+                        "timestamp": (1_739_321_100 + n).to_string(),
+                        "recipient_id": "447700900001",
+                    }],
+                },
+            }],
+        }],
+    })
+    .to_string()
 }
 
 /// What one round measured.
 #[derive(Debug, Default)]
 pub struct Round {
-    /// Requests answered 202.
+    /// Requests answered as expected (202 for sends, 200 for webhooks).
     pub accepted: u64,
     /// Wall time from the first request sent to the last answer read.
     pub elapsed: Duration,
     /// Latency of every request, answered 202 or not.
     pub latencies: Vec<Duration>,
-    /// Requests answered with anything but 202, or not answered.
+    /// Requests answered otherwise, or not answered.
     pub errors: u64,
     pub error_samples: Vec<String>,
 }
@@ -50,10 +118,10 @@ impl Round {
     }
 }
 
-/// The body of send number `n`.
-fn body(n: u64) -> String {
+/// The body of send number `n` to one of `recipients` (at most 100 000) numbers.
+fn body(n: u64, recipients: u64) -> String {
     serde_json::json!({
-        "to": format!("+4477009{:05}", n % RECIPIENTS),
+        "to": format!("+4477009{:05}", n % recipients),
         "type": "text",
         "text": format!("Benchmark message {n}"),
     })
@@ -81,9 +149,9 @@ pub async fn round(
                     if n >= end {
                         break;
                     }
-                    let body = body(n);
+                    let (body, signature) = target.load.request(n);
                     let sent = Instant::now();
-                    let answer = send(&client, &target, body).await;
+                    let answer = send(&client, &target, body, signature).await;
                     round.latencies.push(sent.elapsed());
                     match answer {
                         Ok(()) => round.accepted += 1,
@@ -115,13 +183,23 @@ pub async fn round(
     Ok(total)
 }
 
-/// One request; anything but a 202 is an error, described by its status and body.
-async fn send(client: &reqwest::Client, target: &Target, body: String) -> Result<(), String> {
-    let response = client
+/// One request; an answer other than the expected one is an error, described by its status and
+/// body.
+async fn send(
+    client: &reqwest::Client,
+    target: &Target,
+    body: String,
+    signature: Option<String>,
+) -> Result<(), String> {
+    let mut request = client
         .post(&target.url)
         .bearer_auth(&target.bearer)
         .header("content-type", "application/json")
-        .body(body)
+        .body(body);
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature-256", signature);
+    }
+    let response = request
         .send()
         .await
         .map_err(|error| format!("no answer: {error}"))?;
@@ -131,7 +209,7 @@ async fn send(client: &reqwest::Client, target: &Target, body: String) -> Result
         .bytes()
         .await
         .map_err(|error| format!("{status}, body unreadable: {error}"))?;
-    if status != reqwest::StatusCode::ACCEPTED {
+    if status != target.load.expected() {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&answer)));
     }
     Ok(())

@@ -5,10 +5,14 @@
 
 mod backend;
 mod baseline;
+mod dispatch;
+mod fake_graph;
+mod intake;
 mod load;
 mod parley_server;
 mod report;
 mod sends;
+mod subscribers;
 
 use std::path::PathBuf;
 
@@ -32,24 +36,50 @@ enum Command {
     /// Accepted sends per second through `POST /api/v1/messages/send` (shape A, API key) against
     /// a bare axum handler that writes the same rows in one transaction.
     Sends(RunArgs),
+    /// Signed status webhooks per second (verified, stored, applied) against Parley's accepted
+    /// sends per second on the same server.
+    Intake(RunArgs),
+    /// 10,000 idle subscribers' memory, and fan-out latency to 1,000 subscribers against a bare
+    /// tokio broadcast websocket server.
+    Subscribers(RunArgs),
+    /// Queued sends brought to ACCEPTED per second by the dispatcher, against a fake Graph API
+    /// answering at once (compared with `sends`, when run by `all`) and after 200 ms (compared
+    /// with dispatch concurrency ÷ 0.2 s).
+    Dispatch(RunArgs),
     /// Every scenario.
     All(RunArgs),
+    /// Parley in a child process, for the subscribers scenario (internal).
+    #[command(hide = true)]
+    ServeChild { database_url: String },
+    /// The broadcast baseline in a child process, for the subscribers scenario (internal).
+    #[command(hide = true)]
+    BroadcastChild,
 }
 
 /// What can be measured; `all` runs them in this order.
 #[derive(Clone, Copy, Debug)]
 enum Scenario {
     Sends,
+    Dispatch,
+    Intake,
+    Subscribers,
 }
 
 impl Scenario {
-    const ALL: &[Scenario] = &[Scenario::Sends];
+    /// `sends` first: `dispatch` and `intake` are compared with its rate.
+    const ALL: &[Scenario] = &[
+        Scenario::Sends,
+        Scenario::Dispatch,
+        Scenario::Intake,
+        Scenario::Subscribers,
+    ];
 }
 
 /// Options shared by every scenario.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
-    /// Measured rounds per server; Parley and baseline rounds alternate.
+    /// Measured rounds per server in `sends` (Parley and baseline rounds alternate); `dispatch`
+    /// runs three per backend and latency.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
     /// Requests per round.
@@ -71,15 +101,25 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (args, scenarios) = match &cli.command {
         Command::Sends(args) => (args, &[Scenario::Sends][..]),
+        Command::Intake(args) => (args, &[Scenario::Intake][..]),
+        Command::Subscribers(args) => (args, &[Scenario::Subscribers][..]),
+        Command::Dispatch(args) => (args, &[Scenario::Dispatch][..]),
         Command::All(args) => (args, Scenario::ALL),
+        Command::ServeChild { database_url } => {
+            return subscribers::serve_child(database_url).await;
+        }
+        Command::BroadcastChild => return subscribers::broadcast_child().await,
     };
     let mut report = Report::new();
     for scenario in scenarios {
         match scenario {
             Scenario::Sends => sends::run(args, &mut report).await?,
+            Scenario::Intake => intake::run(args, &mut report).await?,
+            Scenario::Subscribers => subscribers::run(&mut report).await?,
+            Scenario::Dispatch => dispatch::run(args, &mut report).await?,
         }
     }
-    println!("{}", report.table());
+    println!("{}", report.tables());
     for note in &report.notes {
         println!("note: {note}");
     }

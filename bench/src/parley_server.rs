@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use parley::{app::Application, config::Config};
 use serde_json::{Value, json};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -11,6 +12,8 @@ use tokio::{sync::oneshot, task::JoinHandle};
 /// A running Parley.
 pub struct ParleyServer {
     pub addr: SocketAddr,
+    /// When it began to serve (and, with dispatch enabled, to dispatch).
+    pub serving_since: DateTime<Utc>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -18,36 +21,55 @@ pub struct ParleyServer {
 impl ParleyServer {
     /// Builds the application exactly as `parley serve` does (migrations included), on port 0.
     pub async fn start(database_url: &str) -> anyhow::Result<Self> {
-        let config = server_config(database_url);
+        Self::start_with(server_config(database_url)).await
+    }
+
+    /// [`ParleyServer::start`] with a configuration of the caller's.
+    pub async fn start_with(config: Config) -> anyhow::Result<Self> {
         let app = Application::build(config)
             .await
             .context("Parley does not start")?;
         let addr = app.addr();
         let (stop, stopped) = oneshot::channel::<()>();
+        let serving_since = Utc::now();
         let task = tokio::spawn(app.run_until_stopped(async {
             stopped.await.ok();
         }));
-        Ok(Self { addr, stop, task })
+        Ok(Self {
+            addr,
+            serving_since,
+            stop,
+            task,
+        })
     }
 
     /// Signs up a workspace, connects a sandbox sender, lifts its daily cap above what the run
     /// sends, and returns an API key with scope MESSAGES_SEND and a rate limit the run stays under.
     pub async fn provision(&self, client: &reqwest::Client) -> anyhow::Result<String> {
+        self.provision_sender(
+            client,
+            json!({"kind": "SANDBOX", "phoneNumber": "+15550000001", "name": "Bench"}),
+            json!({"dailyLimit": 1_000_000}),
+        )
+        .await
+    }
+
+    /// [`ParleyServer::provision`] with `sender` as the `connectSender` input and `settings` as
+    /// its `updateSender` input.
+    pub async fn provision_sender(
+        &self,
+        client: &reqwest::Client,
+        sender: Value,
+        settings: Value,
+    ) -> anyhow::Result<String> {
         let ask = |token: Option<String>, query: &'static str, variables: Value| {
             graphql(client, self.addr, token, query, variables)
         };
-        let signed_up = ask(
-            None,
-            "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
-            json!({"input": {"workspaceName": "Bench", "name": "Bench Owner",
-                              "email": "bench@parley.example", "password": "benchmark password"}}),
-        )
-        .await?;
-        let token = text(&signed_up, "/signUp/token")?;
+        let token = sign_up(client, self.addr).await?;
         let sender = ask(
             Some(token.clone()),
             "mutation($input: ConnectSenderInput!) { connectSender(input: $input) { id } }",
-            json!({"input": {"kind": "SANDBOX", "phoneNumber": "+15550000001", "name": "Bench"}}),
+            json!({ "input": sender }),
         )
         .await?;
         let sender_id = text(&sender, "/connectSender/id")?;
@@ -55,7 +77,7 @@ impl ParleyServer {
             Some(token.clone()),
             "mutation($id: ID!, $input: UpdateSenderInput!) {
                 updateSender(id: $id, input: $input) { id } }",
-            json!({"id": sender_id, "input": {"dailyLimit": 1_000_000}}),
+            json!({"id": sender_id, "input": settings}),
         )
         .await?;
         let key = ask(
@@ -91,8 +113,22 @@ pub fn server_config(database_url: &str) -> Config {
     }
 }
 
+/// Signs up the bench's workspace on the Parley at `addr`; returns the owner's token.
+pub async fn sign_up(client: &reqwest::Client, addr: SocketAddr) -> anyhow::Result<String> {
+    let signed_up = graphql(
+        client,
+        addr,
+        None,
+        "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
+        json!({"input": {"workspaceName": "Bench", "name": "Bench Owner",
+                          "email": "bench@parley.example", "password": "benchmark password"}}),
+    )
+    .await?;
+    text(&signed_up, "/signUp/token")
+}
+
 /// POSTs a GraphQL document and returns its `data`; any error in the answer fails setup.
-async fn graphql(
+pub async fn graphql(
     client: &reqwest::Client,
     addr: SocketAddr,
     token: Option<String>,
@@ -118,7 +154,7 @@ async fn graphql(
     Ok(response["data"].clone())
 }
 
-fn text(data: &Value, pointer: &str) -> anyhow::Result<String> {
+pub fn text(data: &Value, pointer: &str) -> anyhow::Result<String> {
     data.pointer(pointer)
         .and_then(Value::as_str)
         .map(str::to_owned)

@@ -1,5 +1,6 @@
-//! The results: one [`Row`] per scenario and backend, printed as a table and written into the
-//! generated section of `BENCHMARKS.md`. A later scenario adds rows; the table does not change.
+//! The results: one [`Row`] per scenario and backend measured against a baseline server, and one
+//! [`DispatchRow`] per backend and Graph API latency measured against a reference rate, printed as
+//! two tables and written into the generated section of `BENCHMARKS.md`.
 
 use std::{fmt::Write as _, path::Path, time::Duration};
 
@@ -91,12 +92,105 @@ impl Row {
     }
 }
 
+/// A measurement that is not a rate: memory, latency, with its target.
+#[derive(Debug)]
+pub struct Check {
+    pub name: String,
+    pub parley: String,
+    pub baseline: String,
+    pub target: String,
+    pub met: bool,
+}
+
+/// What a dispatch rate is compared with.
+#[derive(Debug, Clone, Copy)]
+pub enum DispatchReference {
+    /// Parley's accepted-sends rate on the same backend, measured by `sends` in the same run:
+    /// the dispatcher should keep up with at least this fraction of what the API takes in.
+    AcceptedSends { target_ratio: f64 },
+    /// What `concurrency` sends in flight allow when each takes `latency`, or the sender's
+    /// `messages_per_second` if that is lower: the rate should be within `tolerance` of it.
+    Ceiling {
+        concurrency: usize,
+        messages_per_second: u32,
+        tolerance: f64,
+    },
+}
+
+/// The dispatcher on one backend against a fake Graph API answering after `latency`.
+#[derive(Debug)]
+pub struct DispatchRow {
+    pub backend: Backend,
+    pub latency: Duration,
+    /// Sends queued, then dispatched, per round.
+    pub sends: u64,
+    /// Sends brought to ACCEPTED per second, per round (in `rates`).
+    pub dispatched: Measured,
+    pub reference: DispatchReference,
+}
+
+impl DispatchRow {
+    /// The rate the dispatcher is compared with, when it is known in this run.
+    fn reference_rate(&self, rows: &[Row]) -> Option<f64> {
+        match self.reference {
+            DispatchReference::AcceptedSends { .. } => rows
+                .iter()
+                .find(|row| row.scenario == "sends" && row.backend == self.backend)
+                .map(|row| row.parley.median_rate()),
+            DispatchReference::Ceiling {
+                concurrency,
+                messages_per_second,
+                ..
+            } => Some(
+                (concurrency as f64 / self.latency.as_secs_f64())
+                    .min(f64::from(messages_per_second)),
+            ),
+        }
+    }
+
+    fn reference_cell(&self) -> String {
+        match self.reference {
+            DispatchReference::AcceptedSends { .. } => "accepted sends (`sends`)".into(),
+            DispatchReference::Ceiling {
+                concurrency,
+                messages_per_second,
+                ..
+            } => format!(
+                "min({concurrency} in flight ÷ {} s, sender {messages_per_second}/s)",
+                self.latency.as_secs_f64()
+            ),
+        }
+    }
+
+    /// The ratio, the target and whether it is met; `None` when the reference was not measured.
+    fn judged(&self, rows: &[Row]) -> (Option<f64>, String, Option<bool>) {
+        let ratio = self
+            .reference_rate(rows)
+            .map(|reference| self.dispatched.median_rate() / reference);
+        let failed = self.dispatched.errors > 0;
+        match self.reference {
+            DispatchReference::AcceptedSends { target_ratio } => (
+                ratio,
+                format!("≥ {target_ratio}×"),
+                ratio.map(|ratio| ratio >= target_ratio && !failed),
+            ),
+            DispatchReference::Ceiling { tolerance, .. } => (
+                ratio,
+                format!("within {:.0}%", tolerance * 100.0),
+                ratio.map(|ratio| (ratio - 1.0).abs() <= tolerance && !failed),
+            ),
+        }
+    }
+}
+
 /// Everything measured in this run.
 #[derive(Debug)]
 pub struct Report {
     /// The machine's 1-minute load average before the run: other work moves every number.
     load_before: String,
     pub rows: Vec<Row>,
+    pub checks: Vec<Check>,
+    pub dispatch: Vec<DispatchRow>,
     /// What the numbers were measured on, beyond the machine: database versions and settings.
     pub environment: Vec<String>,
     /// Backends skipped and other things a reader must know.
@@ -109,13 +203,65 @@ impl Report {
         Self {
             load_before: load_average(),
             rows: Vec::new(),
+            checks: Vec::new(),
+            dispatch: Vec::new(),
             environment: Vec::new(),
             notes: Vec::new(),
         }
     }
 
-    /// The results table, in Markdown (it reads as well on a terminal).
-    pub fn table(&self) -> String {
+    /// The results tables, in Markdown (they read as well on a terminal).
+    pub fn tables(&self) -> String {
+        let mut tables = String::new();
+        if !self.rows.is_empty() {
+            tables.push_str(&self.table());
+        }
+        if !self.dispatch.is_empty() {
+            if !tables.is_empty() {
+                tables.push('\n');
+            }
+            tables.push_str(&self.dispatch_table());
+        }
+        if !self.checks.is_empty() {
+            if !tables.is_empty() {
+                tables.push('\n');
+            }
+            tables.push_str(&self.checks_table());
+        }
+        tables
+    }
+
+    /// The dispatch rows: sends brought to ACCEPTED per second next to what they are held to.
+    fn dispatch_table(&self) -> String {
+        let mut table = String::from(
+            "| scenario | backend | Graph API latency | dispatched/s | compared with | reference/s | \
+             ratio | target |\n\
+             |---|---|---:|---:|---|---:|---:|---|\n",
+        );
+        for row in &self.dispatch {
+            let (ratio, target, met) = row.judged(&self.rows);
+            let _ = writeln!(
+                table,
+                "| dispatch | {} | {} ms | {:.0} | {} | {} | {} | {target} {} |",
+                row.backend,
+                row.latency.as_millis(),
+                row.dispatched.median_rate(),
+                row.reference_cell(),
+                row.reference_rate(&self.rows)
+                    .map_or_else(|| "—".into(), |rate| format!("{rate:.0}")),
+                ratio.map_or_else(|| "—".into(), |ratio| format!("{ratio:.2}×")),
+                match met {
+                    Some(true) => "✅",
+                    Some(false) => "❌",
+                    None => "(run `all`)",
+                },
+            );
+        }
+        table
+    }
+
+    /// The sends table: Parley next to its baseline.
+    fn table(&self) -> String {
         let mut table = String::from(
             "| scenario | backend | Parley req/s | baseline req/s | ratio | target | \
              Parley p50/p99 ms | baseline p50/p99 ms |\n\
@@ -134,6 +280,24 @@ impl Report {
                 if row.meets_target() { "✅" } else { "❌" },
                 row.parley.latency_cell(),
                 row.baseline.latency_cell(),
+            );
+        }
+        table
+    }
+
+    /// Measurements that are not rates: memory and latency against their targets.
+    fn checks_table(&self) -> String {
+        let mut table =
+            String::from("| measurement | Parley | baseline | target |\n|---|---:|---:|---|\n");
+        for check in &self.checks {
+            let _ = writeln!(
+                table,
+                "| {} | {} | {} | {} {} |",
+                check.name,
+                check.parley,
+                check.baseline,
+                check.target,
+                if check.met { "✅" } else { "❌" },
             );
         }
         table
@@ -162,12 +326,30 @@ impl Report {
                 }
             }
         }
-        if self
-            .rows
-            .iter()
-            .all(|row| row.parley.errors == 0 && row.baseline.errors == 0)
+        if !self.rows.is_empty()
+            && self
+                .rows
+                .iter()
+                .all(|row| row.parley.errors == 0 && row.baseline.errors == 0)
         {
             details.push_str("- Every measured request was answered 202.\n");
+        }
+        for row in &self.dispatch {
+            let _ = writeln!(
+                details,
+                "- dispatch on {} at {} ms: {} sends/s per round.",
+                row.backend,
+                row.latency.as_millis(),
+                row.dispatched.rounds_cell()
+            );
+            if row.dispatched.errors > 0 {
+                let _ = writeln!(
+                    details,
+                    "  - {} sends not ACCEPTED, e.g. `{}`",
+                    row.dispatched.errors,
+                    row.dispatched.error_samples.join("`, `")
+                );
+            }
         }
         for note in &self.notes {
             let _ = writeln!(details, "- {note}");
@@ -186,18 +368,44 @@ impl Report {
         for line in &self.environment {
             let _ = writeln!(section, "- {line}.");
         }
-        let _ = writeln!(
-            section,
-            "- Load: {} rounds of {} requests per server, Parley and baseline rounds alternating, \
-             {} concurrent workers on one keep-alive HTTP/1.1 client in the same process, after \
-             {} warm-up requests per server. req/s is the median over rounds; latencies are over \
-             every measured request.\n",
-            args.rounds,
-            args.requests,
-            args.concurrency,
-            load::WARM_UP,
-        );
-        section.push_str(&self.table());
+        if !self.rows.is_empty() {
+            let _ = writeln!(
+                section,
+                "- Load: {} rounds of {} requests per server, Parley and baseline rounds \
+                 alternating, {} concurrent workers on one keep-alive HTTP/1.1 client in the same \
+                 process, after {} warm-up requests per server. req/s is the median over rounds; \
+                 latencies are over every measured request.",
+                args.rounds,
+                args.requests,
+                args.concurrency,
+                load::WARM_UP,
+            );
+        }
+        if let Some(row) = self.dispatch.first() {
+            let _ = writeln!(
+                section,
+                "- Dispatch: {} rounds per backend and latency; each queues its sends (each to \
+                 its own recipient) through shape A with dispatch off, then starts a dispatching \
+                 Parley on the same database and times it from its start to the last send \
+                 ACCEPTED ({} sends a round without latency, {} with). Parley's defaults \
+                 (dispatch concurrency {}, pair spacing {} ms); the sender's throughput is raised \
+                 to {}/s so that concurrency is the cap. dispatched/s is the median over rounds.",
+                crate::dispatch::ROUNDS,
+                self.dispatch
+                    .iter()
+                    .find(|row| row.latency.is_zero())
+                    .map_or(row.sends, |row| row.sends),
+                self.dispatch
+                    .iter()
+                    .find(|row| !row.latency.is_zero())
+                    .map_or(row.sends, |row| row.sends),
+                parley::config::Config::default().dispatch_concurrency,
+                parley::config::Config::default().pair_spacing_ms,
+                crate::dispatch::MESSAGES_PER_SECOND,
+            );
+        }
+        section.push('\n');
+        section.push_str(&self.tables());
         section.push('\n');
         section.push_str(&self.details());
         section.push_str(END);

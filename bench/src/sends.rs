@@ -76,6 +76,9 @@ async fn measure(
             Target {
                 url,
                 bearer: key.clone(),
+                load: load::Load::Sends {
+                    recipients: load::RECIPIENTS,
+                },
             },
         )
     });

@@ -9,6 +9,7 @@ pub mod message;
 pub mod rate_limit_window;
 pub mod send_attempt;
 pub mod sender;
+pub mod sender_contact_pair;
 pub mod sender_daily_count;
 pub mod server_setting;
 pub mod webhook_event;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_create_tables;
 mod m20261121_000002_create_rate_limit_windows;
 mod m20261121_000003_sending;
+mod m20261122_000004_sender_contact_pairs;
 mod m20261122_000005_workspace_events;
 mod m20261122_000006_read_side;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_create_tables::Migration),
             Box::new(m20261121_000002_create_rate_limit_windows::Migration),
             Box::new(m20261121_000003_sending::Migration),
+            Box::new(m20261122_000004_sender_contact_pairs::Migration),
             Box::new(m20261122_000005_workspace_events::Migration),
             Box::new(m20261122_000006_read_side::Migration),
         ]

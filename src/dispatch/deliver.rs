@@ -1,5 +1,6 @@
-//! One claimed attempt: build the Cloud API request, respect the sender's throughput, send (or let
-//! the sandbox answer), and record what happened with guarded updates.
+//! One claimed attempt: build the Cloud API request, respect the sender's throughput and the pair
+//! rate to its recipient, send (or let the sandbox answer), and record what happened with guarded
+//! updates.
 
 use std::time::Duration;
 
@@ -15,7 +16,10 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::Dispatcher;
+use super::{
+    Dispatcher,
+    pair_rate::{self, PairSlot},
+};
 use crate::{
     domain::MessageContent,
     error::{AppError, ErrorCode},
@@ -68,18 +72,16 @@ impl Dispatcher {
 
     async fn try_deliver(&self, attempt: &send_attempt::Model) -> Result<Outcome, AppError> {
         let missing = || anyhow::anyhow!("send attempt {} lost its rows", attempt.id);
-        let message = message::Entity::find_by_id(attempt.message_id)
-            .one(&self.db)
-            .await?
-            .ok_or_else(missing)?;
-        let sender = sender::Entity::find_by_id(attempt.sender_id)
-            .one(&self.db)
-            .await?
-            .ok_or_else(missing)?;
-        let contact = contact::Entity::find_by_id(message.contact_id)
-            .one(&self.db)
-            .await?
-            .ok_or_else(missing)?;
+        // One round trip's wait instead of three: a send holds its slot meanwhile.
+        let (message_and_contact, sender) = tokio::try_join!(
+            message::Entity::find_by_id(attempt.message_id)
+                .find_also_related(contact::Entity)
+                .one(&self.db),
+            sender::Entity::find_by_id(attempt.sender_id).one(&self.db),
+        )?;
+        let (message, contact) = message_and_contact.ok_or_else(missing)?;
+        let contact = contact.ok_or_else(missing)?;
+        let sender = sender.ok_or_else(missing)?;
         if sender.status == SenderStatus::Disconnected {
             return Ok(Outcome::Failed {
                 code: ErrorCode::WhatsappNotConnected,
@@ -125,6 +127,19 @@ impl Dispatcher {
                 });
             }
         };
+
+        // Meta's pair rate, as late as possible before sending so that the gap Meta sees is the
+        // gap taken here. A throttled send was never tried: it does not use up an attempt.
+        if let Some(gap) = self.pair_spacing()
+            && let PairSlot::Busy { until } =
+                pair_rate::take_slot(&self.db, sender.id, contact.id, gap, Utc::now()).await?
+        {
+            return Ok(Outcome::Retry {
+                at: until,
+                counts: false,
+                reason: "pair rate: this recipient was sent to moments ago".into(),
+            });
+        }
 
         if sender.kind == SenderKind::Sandbox {
             return Ok(match sandbox::accept(&contact.phone) {

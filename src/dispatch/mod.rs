@@ -12,8 +12,12 @@
 //! ends `delivery_unknown`, and a later status webhook for it turns it ACCEPTED.
 
 mod deliver;
+mod pair_rate;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use entity::send_attempt::{self, SendAttemptState};
@@ -93,9 +97,15 @@ impl Dispatcher {
         let listener = tokio::spawn(wake_on_new_sends(self.bus.clone(), wake.clone()));
         let slots = Arc::new(Semaphore::new(self.config.dispatch_concurrency));
         let poll = Duration::from_millis(self.config.dispatch_poll_ms);
+        let mut leases_checked: Option<Instant> = None;
         while !*stopped.borrow() {
-            if let Err(error) = self.expire_leases().await {
-                tracing::warn!(%error, "expiring send leases failed");
+            // Leases run for a minute, so once per poll interval is often enough; per claim it
+            // would add a write (SQLite takes its lock even when nothing expires) to every send.
+            if leases_checked.is_none_or(|at| at.elapsed() >= poll) {
+                if let Err(error) = self.expire_leases().await {
+                    tracing::warn!(%error, "expiring send leases failed");
+                }
+                leases_checked = Some(Instant::now());
             }
             let free = slots.available_permits();
             let claimed = match self.claim(free).await {
@@ -214,6 +224,12 @@ impl Dispatcher {
         txn.commit().await?;
         self.bus.committed(events);
         Ok(())
+    }
+
+    /// The shortest gap between two sends of one pair, or `None` when spacing is off.
+    fn pair_spacing(&self) -> Option<chrono::Duration> {
+        let gap = i64::try_from(self.config.pair_spacing_ms).ok()?;
+        (gap > 0).then(|| chrono::Duration::milliseconds(gap))
     }
 
     fn lease_ms(&self) -> i64 {

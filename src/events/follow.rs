@@ -58,7 +58,8 @@ impl Follower {
                 return Ok(Some(published));
             }
             if self.behind {
-                self.catch_up().await?;
+                // Boxed: an idle follower rests on `recv`, and should not carry a query's state.
+                Box::pin(self.catch_up()).await?;
                 continue;
             }
             match self.events.recv().await {

@@ -290,8 +290,10 @@ where
     stream::unfold(Some((follower, pick)), |state| async move {
         let (mut follower, pick) = state?;
         loop {
+            // The resolution is boxed so that a waiting subscription (most of them, most of the
+            // time) holds only the follower's small wait, not a query's state.
             let item = match follower.next().await {
-                Ok(Some(published)) => pick(published).await,
+                Ok(Some(published)) => Box::pin(pick(published)).await,
                 Ok(None) => return None,
                 Err(error) => Err(AppError::from(error)),
             };

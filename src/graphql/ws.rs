@@ -31,7 +31,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The websocket settings for `graphql-transport-ws`: small buffers (an idle subscriber should
 /// cost little) and bounded messages.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+pub const READ_BUFFER_BYTES: usize = 512;
 pub const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 pub const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -149,12 +149,14 @@ impl Connection {
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     };
-                    if let Err(close) = self.handle(&text).await {
+                    // Boxed, like `forward`: an idle connection rests in `select!` and should not
+                    // carry the state of authenticating or sending.
+                    if let Err(close) = Box::pin(self.handle(&text)).await {
                         return Some(close);
                     }
                 }
                 Some((id, step)) = self.subscriptions.next(), if !self.subscriptions.is_empty() => {
-                    if let Err(close) = self.forward(&id, step).await {
+                    if let Err(close) = Box::pin(self.forward(&id, step)).await {
                         return close;
                     }
                 }

@@ -58,6 +58,14 @@ pub async fn verify(State(state): State<AppState>, Query(handshake): Query<Hands
     }
 }
 
+/// The `X-Hub-Signature-256` value Meta sends with `body`: what a signer (a test, a benchmark, a
+/// relay) puts on a delivery for it to be accepted.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 /// Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`.
 pub fn signature_is_valid(secret: &[u8], body: &[u8], signature: Option<&str>) -> bool {
     let Some(hex_digest) = signature.and_then(|value| value.strip_prefix("sha256=")) else {

@@ -7,3 +7,5 @@ pub mod inbound;
 pub mod intake;
 mod receive;
 pub mod status;
+
+pub use intake::sign;

@@ -1,5 +1,6 @@
 //! Delivery: the dispatcher against the sandbox and against a fake Graph API — exact requests,
-//! retries and terminal failures, at-most-once when the answer is lost, and the sender's rate.
+//! retries and terminal failures, at-most-once when the answer is lost, the sender's rate, and
+//! the spacing of sends to one recipient.
 
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ async fn delivering_app(configure: impl FnOnce(&mut parley::config::Config)) -> 
     TestApp::spawn_with(|config| {
         config.dispatch_enabled = true;
         config.send_wait_secs = 15;
+        // Meta's 6 s pair spacing is the pair-rate tests' subject; elsewhere it would only slow
+        // down the tests that send to one number more than once.
+        config.pair_spacing_ms = 0;
         configure(config);
     })
     .await
@@ -479,9 +483,14 @@ async fn the_token_bucket_holds_a_sender_to_its_rate() {
     }
 }
 
-/// Signs up through `addr`, connects a Cloud API sender with room for `sends`, and queues them;
-/// returns the attempt ids.
-async fn queue_sends(addr: &str, sends: usize) -> Vec<String> {
+/// A different recipient for every send.
+fn distinct(i: usize) -> String {
+    format!("+4477009{i:05}")
+}
+
+/// Signs up through `addr`, connects a Cloud API sender with room for `sends`, and queues them,
+/// send `i` to `to(i)`; returns the attempt ids.
+async fn queue_sends(addr: &str, sends: usize, to: fn(usize) -> String) -> Vec<String> {
     use crate::helpers::graphql_at;
     let signed_up = graphql_at(addr, None,
         "mutation($i: SignUpInput!) { signUp(input: $i) { token } }",
@@ -511,14 +520,17 @@ async fn queue_sends(addr: &str, sends: usize) -> Vec<String> {
                 let response: Value = client
                     .post(url)
                     .bearer_auth(token)
-                    .json(&json!({"to": format!("+4477009{:05}", i), "type": "text", "text": format!("n{i}")}))
+                    .json(&json!({"to": to(i), "type": "text", "text": format!("n{i}")}))
                     .send()
                     .await
                     .unwrap()
                     .json()
                     .await
                     .unwrap();
-                response["sendAttemptId"].as_str().unwrap_or_else(|| panic!("{response}")).to_owned()
+                response["sendAttemptId"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{response}"))
+                    .to_owned()
             }
         })
         .buffer_unordered(16)
@@ -561,7 +573,7 @@ async fn a_crash_while_sending_loses_nothing_and_sends_nothing_twice() {
         ("PARLEY_DISPATCH_CONCURRENCY", "4"),
     ];
     let first = crate::helpers::ParleyProcess::start(&test_db, &["serve"], &env).await;
-    let attempts = queue_sends(&first.addr, SENDS).await;
+    let attempts = queue_sends(&first.addr, SENDS, distinct).await;
     // Some requests are at the slow fake, their attempts SENDING: kill the server there.
     eventually(Duration::from_secs(20), || async {
         (fake.requests().len() >= 2).then_some(())
@@ -609,7 +621,7 @@ async fn two_processes_deliver_each_of_1000_attempts_exactly_once() {
         ("PARLEY_DISPATCH_ENABLED", "false"),
     ];
     let queuer = crate::helpers::ParleyProcess::start(&test_db, &["serve"], &queueing).await;
-    let attempts = queue_sends(&queuer.addr, SENDS).await;
+    let attempts = queue_sends(&queuer.addr, SENDS, distinct).await;
     queuer.stop().await;
 
     let delivering = [
@@ -629,6 +641,133 @@ async fn two_processes_deliver_each_of_1000_attempts_exactly_once() {
         assert_eq!(fake.attempts(attempt_id), 1, "{attempt_id}");
     }
     assert_eq!(fake.requests().len(), SENDS);
+    one.stop().await;
+    two.stop().await;
+}
+
+/// How much closer than the gap two arrivals at the fake may be: the dispatcher spaces its
+/// decisions to send, and each request reaches the fake a few milliseconds after its decision,
+/// not always the same few (the first to a fresh connection opens it).
+const ARRIVAL_JITTER: Duration = Duration::from_millis(20);
+
+/// When the fake received each request to `to` (digits as sent), in order.
+fn arrivals_to(fake: &FakeGraph, to: &str) -> Vec<std::time::Instant> {
+    let mut times: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|request| request.body["to"] == to)
+        .map(|request| request.at)
+        .collect();
+    times.sort();
+    times
+}
+
+fn assert_spaced(times: &[std::time::Instant], gap: Duration) {
+    for pair in times.windows(2) {
+        let apart = pair[1] - pair[0];
+        assert!(
+            apart + ARRIVAL_JITTER >= gap,
+            "two sends to one recipient {apart:?} apart, under the {gap:?} pair spacing"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sends_to_one_recipient_are_spaced_and_others_are_not_delayed() {
+    const GAP: Duration = Duration::from_millis(300);
+    let fake = FakeGraph::start().await;
+    // Everything is queued before anything delivers, so that all six sends are due at once.
+    let app = TestApp::spawn_with(|config| config.graph_api_url = fake.base_url()).await;
+    let owner = cloud_workspace(&app).await;
+    let others = ["447700900101", "447700900102", "447700900103"];
+    for to in ["447700900100"; 3].into_iter().chain(others) {
+        send(
+            &app,
+            &owner,
+            json!({"to": format!("+{to}"), "type": "TEXT", "text": "hi"}),
+        )
+        .await;
+    }
+    let test_db = app.stop().await;
+    let app = TestApp::spawn_on(test_db, |config| {
+        config.graph_api_url = fake.base_url();
+        config.dispatch_enabled = true;
+        config.pair_spacing_ms = GAP.as_millis() as u64;
+    })
+    .await;
+
+    let settled = all_settled(&app.db, 6, Duration::from_secs(20)).await;
+    assert!(
+        settled
+            .iter()
+            .all(|attempt| attempt.state == SendAttemptState::Accepted && attempt.attempts == 1),
+        "{settled:#?}"
+    );
+    let same = arrivals_to(&fake, "447700900100");
+    assert_eq!(same.len(), 3);
+    assert_spaced(&same, GAP);
+    // The other recipients went at once, before the busy recipient's second send.
+    let first = fake
+        .requests()
+        .iter()
+        .map(|request| request.at)
+        .min()
+        .unwrap();
+    for to in others {
+        let times = arrivals_to(&fake, to);
+        assert_eq!(times.len(), 1, "{to}");
+        assert!(
+            times[0] < same[1] && times[0] - first < GAP,
+            "{to} waited {:?} for another recipient's spacing",
+            times[0] - first
+        );
+    }
+    fake.assert_all_valid();
+}
+
+#[tokio::test]
+async fn two_processes_keep_the_pair_spacing_between_them() {
+    const SENDS: usize = 8;
+    const GAP: Duration = Duration::from_millis(300);
+    let fake = FakeGraph::start().await;
+    let test_db = crate::helpers::TestDb::new().await;
+    let base = fake.base_url();
+    let queueing = [
+        ("PARLEY_GRAPH_API_URL", base.as_str()),
+        ("PARLEY_DISPATCH_ENABLED", "false"),
+    ];
+    let queuer = crate::helpers::ParleyProcess::start(&test_db, &["serve"], &queueing).await;
+    // Half of the sends to one recipient, the rest each to another.
+    let attempts = queue_sends(&queuer.addr, SENDS, |i| {
+        if i % 2 == 0 {
+            "+447700900100".into()
+        } else {
+            distinct(i)
+        }
+    })
+    .await;
+    queuer.stop().await;
+
+    let delivering = [
+        ("PARLEY_GRAPH_API_URL", base.as_str()),
+        ("PARLEY_DISPATCH_POLL_MS", "20"),
+        ("PARLEY_PAIR_SPACING_MS", "300"),
+    ];
+    let one = crate::helpers::ParleyProcess::start(&test_db, &["serve"], &delivering).await;
+    let two = crate::helpers::ParleyProcess::start(&test_db, &["serve"], &delivering).await;
+    let db = test_db.connect().await;
+    let settled = all_settled(&db, SENDS, Duration::from_secs(30)).await;
+    assert!(
+        settled
+            .iter()
+            .all(|attempt| attempt.state == SendAttemptState::Accepted)
+    );
+    for attempt_id in &attempts {
+        assert_eq!(fake.attempts(attempt_id), 1, "{attempt_id}");
+    }
+    let same = arrivals_to(&fake, "447700900100");
+    assert_eq!(same.len(), SENDS / 2);
+    assert_spaced(&same, GAP);
     one.stop().await;
     two.stop().await;
 }

@@ -234,10 +234,10 @@ async fn subscriptions_need_the_scope_and_report_errors_on_their_id() {
     assert_eq!(invalid["type"], "error", "{invalid}");
     assert_eq!(invalid["id"], "broken");
 
-    // A query over the socket answers once and completes.
-    client
-        .subscribe("query", "{ viewer { member { id } } }", json!({}))
-        .await;
+    // A query over the socket answers once and completes; messages far larger than the
+    // server's read buffer arrive whole.
+    let padded = format!("{{ viewer {{ member {{ id }} }} }}{}", " ".repeat(20_000));
+    client.subscribe("query", &padded, json!({})).await;
     let answer = client.next_for("query").await;
     assert!(
         answer["data"]["viewer"]["member"]["id"].is_string(),
