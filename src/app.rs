@@ -40,6 +40,7 @@ pub struct AppState {
     pub schema: ParleySchema,
     pub metrics: PrometheusHandle,
     pub events: EventBus,
+    pub statements: db::StatementCounter,
 }
 
 pub struct Application {
@@ -53,9 +54,10 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, loads or generates secrets, and binds `config.listen`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = db::connect(&config)
+        let mut db = db::connect(&config)
             .await
             .context("cannot connect to the database")?;
+        let statements = db::StatementCounter::install(&mut db);
         db::migrate(&db)
             .await
             .context("cannot apply database migrations")?;
@@ -80,6 +82,7 @@ impl Application {
             secrets,
             metrics: telemetry::metrics_handle(),
             events,
+            statements,
         };
         let dispatcher = match state.config.dispatch_enabled {
             true => Some(Dispatcher::new(

@@ -1,7 +1,13 @@
 //! The database: one code path for embedded SQLite and Postgres, migrations, and the server-wide
 //! secrets that are generated on first start and kept in the `server_settings` table.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use chacha20poly1305::{
     KeyInit, XChaCha20Poly1305, XNonce,
@@ -39,6 +45,29 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(10))
         });
     Database::connect(options).await
+}
+
+/// How many statements a connection (and every clone of it) has run: `db_statements_total` in
+/// `/metrics`, where a jump per request gives away an N+1 query, and what the tests read to check
+/// that a page costs the same number of statements whatever its size.
+#[derive(Clone, Debug, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Counts `db`'s statements from now on; set it before the connection is cloned.
+    pub fn install(db: &mut DatabaseConnection) -> Self {
+        let counter = Self::default();
+        let count = counter.0.clone();
+        db.set_metric_callback(move |_| {
+            count.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("db_statements_total").increment(1);
+        });
+        counter
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Applies every pending migration; a no-op on an up-to-date database.

@@ -43,6 +43,21 @@ enum Command {
         #[arg(long, value_name = "E164")]
         sandbox_sender: Option<String>,
     },
+    /// Create a workspace like `bootstrap` (with a sandbox sender) and fill it with synthetic
+    /// contacts, conversations and messages, for measuring the read side at scale; prints the
+    /// bootstrap JSON with what was seeded.
+    Seed {
+        #[arg(long, default_value = "Scale")]
+        workspace: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value_t = 100_000)]
+        contacts: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: u64,
+    },
     /// Print the OpenAPI document of the REST API.
     Openapi {
         /// Instead of printing, fail when FILE differs from the document.
@@ -125,6 +140,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             }
+        }
+        Command::Seed {
+            workspace,
+            email,
+            password,
+            contacts,
+            messages,
+        } => {
+            let config = Config::load(&cli.config)?;
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            let secrets = db::ServerSecrets::load(&db, &config).await?;
+            let request = accounts::BootstrapRequest {
+                workspace: &workspace,
+                email: &email,
+                password: &password,
+                sandbox_sender: Some("+15550100000"),
+                api_key_name: "seed",
+            };
+            let created = accounts::bootstrap(&db, &secrets, config.jwt_ttl_secs, request)
+                .await
+                .map_err(|error| {
+                    anyhow::anyhow!("{} ({})", error.public_message(), error.code())
+                })?;
+            let sender_id = created.sender_id.context("bootstrap made no sender")?;
+            let started = std::time::Instant::now();
+            let seeded =
+                parley::seed::seed(&db, created.workspace_id, sender_id, contacts, messages)
+                    .await?;
+            tracing::info!(elapsed = ?started.elapsed(), "seeded");
+            println!(
+                "{}",
+                serde_json::json!({"workspace": created, "seeded": seeded})
+            );
         }
         Command::Schema { check, file } => return print_or_check(&graphql::sdl(), check, &file),
         Command::Openapi { check, file } => {

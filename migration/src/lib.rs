@@ -8,6 +8,7 @@ mod m20261121_000002_create_rate_limit_windows;
 mod m20261121_000003_sending;
 mod m20261122_000004_sender_contact_pairs;
 mod m20261122_000005_workspace_events;
+mod m20261122_000006_read_side;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_sending::Migration),
             Box::new(m20261122_000004_sender_contact_pairs::Migration),
             Box::new(m20261122_000005_workspace_events::Migration),
+            Box::new(m20261122_000006_read_side::Migration),
         ]
     }
 }

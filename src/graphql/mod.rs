@@ -1,9 +1,10 @@
 //! The GraphQL API: schema, resolvers by area, and the HTTP/websocket endpoints on `/graphql`.
 
 mod guard;
+mod loader;
 mod mutation;
 pub mod object;
-mod pagination;
+pub(crate) mod pagination;
 mod query;
 pub mod routes;
 mod schema;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::{SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
-use super::{mutation::Mutation, object, query::Query, subscription::Subscription};
+use super::{loader, mutation::Mutation, query::Query, subscription::Subscription};
 use crate::{config::Config, db::ServerSecrets, events::EventBus};
 
 pub type ParleySchema = Schema<Query, Mutation, Subscription>;
@@ -26,13 +26,9 @@ pub struct SchemaDeps {
 pub fn build_schema(deps: Option<SchemaDeps>) -> ParleySchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        // The model's types are part of the API before every query that returns them exists.
-        .register_output_type::<object::Contact>()
-        .register_output_type::<object::Conversation>()
-        .register_output_type::<object::Message>()
-        .register_output_type::<object::SendAttempt>();
+        .limit_complexity(MAX_COMPLEXITY);
     if let Some(deps) = deps {
+        builder = loader::register(builder, &deps.db);
         builder = builder
             .data(deps.db)
             .data(deps.config)

@@ -2,6 +2,7 @@
 //! Every route runs behind the authentication middleware, so every response carries the calling
 //! key's `X-RateLimit-*` headers.
 
+mod contacts;
 mod messages;
 
 use axum::{
@@ -24,15 +25,27 @@ use crate::{
 #[openapi(
     info(
         title = "Parley REST API",
-        description = "Send WhatsApp messages and read their status. Authenticate with \
-                       `Authorization: Bearer <API key>`."
+        description = "Send WhatsApp messages, read their status, and read contacts and their \
+                       message history. Authenticate with `Authorization: Bearer <API key>`."
     ),
-    paths(messages::send_a, messages::send_b, messages::get_send_attempt),
+    paths(
+        messages::send_a,
+        messages::send_b,
+        messages::get_send_attempt,
+        contacts::list_contacts,
+        contacts::get_contact,
+        contacts::list_contact_messages
+    ),
     components(schemas(
         messages::SendBody,
         messages::SendResponseA,
         messages::SendResponseB,
         messages::SendAttemptStatusResponse,
+        contacts::ContactResponse,
+        contacts::ContactPage,
+        contacts::MessageResponse,
+        contacts::MessagePage,
+        contacts::Pagination,
         ErrorBody,
         ErrorDetail
     )),
@@ -76,6 +89,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/messages/{send_attempt_id}",
             get(messages::get_send_attempt),
+        )
+        .route("/contacts", get(contacts::list_contacts))
+        .route("/contacts/{phone}", get(contacts::get_contact))
+        .route(
+            "/contacts/{phone}/messages",
+            get(contacts::list_contact_messages),
         )
         .layer(middleware::from_fn_with_state(
             (state, Surface::Rest),

@@ -88,6 +88,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The server's event bus, to play the part of components that are not running.
     pub events: parley::events::EventBus,
+    /// Statements the server has run on its database so far.
+    pub statements: parley::db::StatementCounter,
     pub test_db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -114,6 +116,7 @@ impl TestApp {
         let addr = app.addr();
         let db = app.state().db.clone();
         let events = app.state().events.clone();
+        let statements = app.state().statements.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
             stopped.await.ok();
@@ -123,6 +126,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             db,
             events,
+            statements,
             test_db,
             stop: Some(stop),
             server: Some(server),

@@ -7,13 +7,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use entity::{conversation::ConversationStatus, member, message, sender};
+use entity::{contact, conversation, conversation::ConversationStatus, member, message, sender};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    fixtures::{a_contact, a_conversation, a_message, a_send_attempt},
+    fixtures::{a_contact, a_conversation, a_message, a_send_attempt, a_sender},
     helpers::{Session, TestApp, error_code},
 };
 
@@ -24,6 +24,8 @@ struct World {
     a_key_id: String,
     a_member: Session,
     a_sender_id: String,
+    a_contact_id: String,
+    a_conversation_id: String,
     a_message_id: String,
     a_send_attempt_id: String,
     b: Session,
@@ -82,6 +84,8 @@ async fn world(app: &TestApp) -> World {
         a_key_id,
         a_member,
         a_sender_id,
+        a_contact_id: contact.id.to_string(),
+        a_conversation_id: conversation.id.to_string(),
         a_message_id: message.id.to_string(),
         a_send_attempt_id: attempt.id.to_string(),
         b,
@@ -233,6 +237,128 @@ async fn graphql_case(app: &TestApp, w: &World, field: &str) -> bool {
                 "{field} revoked A's key"
             );
         }
+        "Query.contact" => {
+            for credential in [&w.b.token, &w.b_key] {
+                for variables in [
+                    json!({"id": w.a_contact_id}),
+                    json!({"phone": "+447700900123"}),
+                ] {
+                    let response = app
+                        .graphql_as(
+                            credential,
+                            "query($id: ID, $phone: String) { contact(id: $id, phone: $phone) { id } }",
+                            variables,
+                        )
+                        .await;
+                    assert_not_found(&response, field);
+                }
+            }
+        }
+        "Query.conversation" | "Query.message" => {
+            let (name, id) = match field {
+                "Query.conversation" => ("conversation", &w.a_conversation_id),
+                _ => ("message", &w.a_message_id),
+            };
+            for credential in [&w.b.token, &w.b_key] {
+                let response = app
+                    .graphql_as(
+                        credential,
+                        &format!("query($id: ID!) {{ {name}(id: $id) {{ id }} }}"),
+                        json!({"id": id}),
+                    )
+                    .await;
+                assert_not_found(&response, field);
+            }
+        }
+        "Query.conversations" => {
+            // A filter on another workspace's sender finds what a missing sender finds: nothing.
+            for credential in [&w.b.token, &w.b_key] {
+                for sender_id in [w.a_sender_id.clone(), Uuid::now_v7().to_string()] {
+                    let response = app
+                        .graphql_as(
+                            credential,
+                            "query($id: ID) { conversations(senderId: $id) { edges { node { id } } } }",
+                            json!({"id": sender_id}),
+                        )
+                        .await;
+                    assert_eq!(
+                        response["data"]["conversations"]["edges"],
+                        json!([]),
+                        "{field}: {response}"
+                    );
+                }
+            }
+        }
+        "Mutation.tagContact" | "Mutation.untagContact" => {
+            let name = field.trim_start_matches("Mutation.");
+            for credential in [&w.b.token, &w.b_key] {
+                let response = app
+                    .graphql_as(
+                        credential,
+                        &format!(
+                            "mutation($id: ID!) {{ {name}(id: $id, tags: [\"x\"]) {{ id }} }}"
+                        ),
+                        json!({"id": w.a_contact_id}),
+                    )
+                    .await;
+                assert_not_found(&response, field);
+            }
+            let contact = contact::Entity::find_by_id(Uuid::parse_str(&w.a_contact_id).unwrap())
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(contact.tags, json!([]), "{field} changed A's contact");
+        }
+        "Mutation.markConversationRead"
+        | "Mutation.closeConversation"
+        | "Mutation.reopenConversation"
+        | "Mutation.assignConversation" => {
+            let name = field.trim_start_matches("Mutation.");
+            for credential in [&w.b.token, &w.b_key] {
+                let response = app
+                    .graphql_as(
+                        credential,
+                        &format!("mutation($id: ID!) {{ {name}(id: $id) {{ id }} }}"),
+                        json!({"id": w.a_conversation_id}),
+                    )
+                    .await;
+                assert_not_found(&response, field);
+            }
+            if field == "Mutation.assignConversation" {
+                // B's own conversation cannot be given to A's member either.
+                let b_workspace = Uuid::parse_str(&w.b.workspace_id).unwrap();
+                let b_sender = a_sender(&app.db, b_workspace, "15550003", "b-isolation")
+                    .await
+                    .unwrap();
+                let b_contact = a_contact(&app.db, b_workspace, "447700900999")
+                    .await
+                    .unwrap();
+                let b_conversation =
+                    a_conversation(&app.db, &b_contact, &b_sender, ConversationStatus::Open)
+                        .await
+                        .unwrap();
+                for credential in [&w.b.token, &w.b_key] {
+                    let response = app
+                        .graphql_as(
+                            credential,
+                            "mutation($id: ID!, $member: ID) {
+                                assignConversation(id: $id, memberId: $member) { id } }",
+                            json!({"id": b_conversation.id, "member": w.a_member.member_id}),
+                        )
+                        .await;
+                    assert_not_found(&response, field);
+                }
+            }
+            let conversation =
+                conversation::Entity::find_by_id(Uuid::parse_str(&w.a_conversation_id).unwrap())
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            assert_eq!(conversation.status, ConversationStatus::Open, "{field}");
+            assert_eq!(conversation.assigned_member_id, None, "{field}");
+        }
         "Query.sendAttempt" => {
             for credential in [&w.b.token, &w.b_key] {
                 let response = app
@@ -324,6 +450,24 @@ fn assert_not_found_or_forbidden_key(response: &Value, is_key: bool, case: &str)
 
 async fn rest_case(app: &TestApp, w: &World, route: &str) -> bool {
     match route {
+        "GET /api/v1/contacts/{phone}" | "GET /api/v1/contacts/{phone}/messages" => {
+            let suffix = match route {
+                "GET /api/v1/contacts/{phone}" => "",
+                _ => "/messages",
+            };
+            let theirs = format!("/api/v1/contacts/+447700900123{suffix}");
+            let (status, body) = app.rest_get(&theirs, Some(&w.b_key)).await;
+            assert_eq!(status, 404, "{route}: {body}");
+            assert_eq!(body["error"]["code"], "not_found");
+            let missing = format!("/api/v1/contacts/+447700900124{suffix}");
+            let (_, missing) = app.rest_get(&missing, Some(&w.b_key)).await;
+            assert_eq!(
+                missing["error"]["code"], body["error"]["code"],
+                "{route}: same as a missing number"
+            );
+            let (status, _) = app.rest_get(&theirs, Some(&w.a.token)).await;
+            assert_eq!(status, 200, "{route}: A still sees its own");
+        }
         "GET /api/v1/messages/{send_attempt_id}" => {
             let path = format!("/api/v1/messages/{}", w.a_send_attempt_id);
             let theirs = app
@@ -395,6 +539,8 @@ async fn lists_show_only_the_callers_workspace() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     for (list, a_id) in [
+        ("contacts", w.a_contact_id.as_str()),
+        ("conversations", w.a_conversation_id.as_str()),
         ("members", w.a.member_id.as_str()),
         ("senders", w.a_sender_id.as_str()),
         ("apiKeys", w.a_key_id.as_str()),

@@ -15,6 +15,8 @@ mod limits;
 mod logs;
 mod ops;
 mod ratelimit;
+mod read_side;
+mod read_side_scale;
 mod schema;
 mod sending;
 mod shutdown;

@@ -2,6 +2,8 @@
 
 mod account;
 mod api_key;
+mod contact;
+mod conversation;
 mod message;
 mod sender;
 
@@ -11,6 +13,8 @@ use async_graphql::MergedObject;
 pub struct Mutation(
     account::AccountMutation,
     api_key::ApiKeyMutation,
+    contact::ContactMutation,
+    conversation::ConversationMutation,
     message::MessageMutation,
     sender::SenderMutation,
 );

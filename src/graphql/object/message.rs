@@ -1,6 +1,8 @@
 use async_graphql::{Context, Enum, ID, Json, Object, Result};
 use chrono::{DateTime, Utc};
-use entity::message;
+use entity::{contact, conversation, message, sender};
+
+use crate::graphql::loader;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::message::MessageDirection")]
@@ -104,13 +106,34 @@ impl Message {
     }
 
     async fn contact(&self, ctx: &Context<'_>) -> Result<super::Contact> {
-        let contact = super::load::<entity::contact::Entity>(ctx, self.0.contact_id).await?;
-        Ok(super::Contact(contact))
+        let contact = loader::get::<contact::Entity>(ctx, self.0.workspace_id, self.0.contact_id);
+        Ok(super::Contact(contact.await?))
     }
 
     async fn conversation(&self, ctx: &Context<'_>) -> Result<super::Conversation> {
         let conversation =
-            super::load::<entity::conversation::Entity>(ctx, self.0.conversation_id).await?;
-        Ok(super::Conversation(conversation))
+            loader::get::<conversation::Entity>(ctx, self.0.workspace_id, self.0.conversation_id);
+        Ok(super::Conversation(conversation.await?))
+    }
+
+    /// The number it was sent from or received on.
+    async fn sender(&self, ctx: &Context<'_>) -> Result<super::Sender> {
+        let sender = loader::get::<sender::Entity>(ctx, self.0.workspace_id, self.0.sender_id);
+        Ok(super::Sender(sender.await?))
+    }
+
+    /// The send behind an outbound message; null for inbound ones.
+    async fn send_attempt(&self, ctx: &Context<'_>) -> Result<Option<super::SendAttempt>> {
+        let attempt = loader::send_attempt_of(ctx, self.0.workspace_id, self.0.id).await?;
+        Ok(attempt.map(super::SendAttempt))
+    }
+
+    /// The message this one replies to, when it is one Parley knows.
+    async fn reply_to(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        let Some(id) = self.0.reply_to_message_id else {
+            return Ok(None);
+        };
+        let message = loader::find::<message::Entity>(ctx, self.0.workspace_id, id).await?;
+        Ok(message.map(Message))
     }
 }

@@ -23,23 +23,3 @@ pub use workspace::Workspace;
 fn e164(digits: &str) -> String {
     format!("+{digits}")
 }
-
-/// A related row by id. The caller's row already belongs to the workspace, and so do the rows it
-/// points at; single lookups for now (lists batch through dataloaders).
-async fn load<E>(
-    ctx: &async_graphql::Context<'_>,
-    id: uuid::Uuid,
-) -> async_graphql::Result<E::Model>
-where
-    E: sea_orm::EntityTrait,
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,
-{
-    let db = ctx.data::<sea_orm::DatabaseConnection>()?;
-    let row = E::find_by_id(id)
-        .one(db)
-        .await
-        .map_err(crate::error::AppError::from)?
-        .ok_or_else(|| anyhow::anyhow!("a related row is missing"))
-        .map_err(crate::error::AppError::from)?;
-    Ok(row)
-}

@@ -2,6 +2,8 @@ use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::send_attempt;
 
+use crate::graphql::loader;
+
 /// Where a send stands: QUEUED → SENDING → ACCEPTED (WhatsApp returned a wamid) or FAILED.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::send_attempt::SendAttemptState")]
@@ -58,7 +60,8 @@ impl SendAttempt {
 
     /// The message being sent.
     async fn message(&self, ctx: &Context<'_>) -> Result<super::Message> {
-        let message = super::load::<entity::message::Entity>(ctx, self.0.message_id).await?;
-        Ok(super::Message(message))
+        let message =
+            loader::get::<entity::message::Entity>(ctx, self.0.workspace_id, self.0.message_id);
+        Ok(super::Message(message.await?))
     }
 }

@@ -1,6 +1,5 @@
 use async_graphql::{Context, Object, Result, connection::Connection};
 use entity::{WorkspaceScoped, api_key, member, sender};
-use sea_orm::DatabaseConnection;
 
 use crate::{
     accounts,
@@ -24,9 +23,8 @@ impl AccountQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Member>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         let select = member::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = pagination::by_id(db, select, member::Column::Id, first, after, Member, |m| {
+        let page = pagination::by_id(ctx, select, member::Column::Id, first, after, Member, |m| {
             m.id
         });
         Ok(page.await?)
@@ -40,9 +38,8 @@ impl AccountQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Sender>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         let select = sender::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = pagination::by_id(db, select, sender::Column::Id, first, after, Sender, |s| {
+        let page = pagination::by_id(ctx, select, sender::Column::Id, first, after, Sender, |s| {
             s.id
         });
         Ok(page.await?)
@@ -56,11 +53,16 @@ impl AccountQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, ApiKey>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         let select = accounts::visible_api_keys(principal(ctx)?);
-        let page = pagination::by_id(db, select, api_key::Column::Id, first, after, ApiKey, |k| {
-            k.id
-        });
+        let page = pagination::by_id(
+            ctx,
+            select,
+            api_key::Column::Id,
+            first,
+            after,
+            ApiKey,
+            |k| k.id,
+        );
         Ok(page.await?)
     }
 }

@@ -1,6 +1,8 @@
 //! Query roots, one per area, merged into [`Query`].
 
 mod account;
+mod contact;
+mod conversation;
 mod message;
 mod viewer;
 
@@ -10,5 +12,7 @@ use async_graphql::MergedObject;
 pub struct Query(
     viewer::ViewerQuery,
     account::AccountQuery,
+    contact::ContactQuery,
+    conversation::ConversationQuery,
     message::MessageQuery,
 );

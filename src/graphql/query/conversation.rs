@@ -1,0 +1,96 @@
+use async_graphql::{Context, ID, Object, Result, connection::Connection};
+use entity::{WorkspaceScoped, conversation};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
+use serde_json::json;
+
+use crate::{
+    auth::Scope,
+    error::AppError,
+    graphql::{
+        guard::{RequireScope, principal},
+        object::{Conversation, ConversationStatus},
+        pagination::{self, Order, PageArgs, Position},
+        parse_id,
+    },
+};
+
+#[derive(Default)]
+pub struct ConversationQuery;
+
+/// The inbox: the most recently active first, as the `(workspace, last_message_at, id)` indexes
+/// have them.
+pub fn conversation_order() -> Order<conversation::Entity> {
+    Order {
+        at: Some(conversation::Column::LastMessageAt),
+        id: conversation::Column::Id,
+        descending: true,
+    }
+}
+
+pub fn conversation_position(conversation: &conversation::Model) -> Position {
+    Position::At(conversation.last_message_at, conversation.id)
+}
+
+#[Object]
+impl ConversationQuery {
+    /// The inbox: conversations by last activity, the most recent first (scope
+    /// `conversations:read`), optionally only those with `status` or held on the sender
+    /// `senderId`. A conversation whose activity changes during a walk moves to the top: start
+    /// again from the first page to see it there. At most 100 a page.
+    #[graphql(
+        guard = "RequireScope(Scope::ConversationsRead)",
+        complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity + 1"
+    )]
+    async fn conversations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<ConversationStatus>,
+        sender_id: Option<ID>,
+    ) -> Result<Connection<String, Conversation>> {
+        let mut select = conversation::Entity::find_in_workspace(principal(ctx)?.workspace_id);
+        let status: Option<conversation::ConversationStatus> = status.map(Into::into);
+        if let Some(status) = status {
+            select = select.filter(conversation::Column::Status.eq(status));
+        }
+        // A sender that is not the workspace's simply holds none of its conversations.
+        let sender_id = sender_id.map(|id| parse_id(&id, "sender")).transpose();
+        let sender_id = match sender_id {
+            Ok(sender_id) => sender_id,
+            Err(_) => return Ok(Connection::new(false, false)),
+        };
+        if let Some(sender_id) = sender_id {
+            select = select.filter(conversation::Column::SenderId.eq(sender_id));
+        }
+        let list = format!(
+            "conversations {}",
+            json!([status.map(|status| format!("{status:?}")), sender_id])
+        );
+        let order = conversation_order();
+        let page = pagination::connection(
+            ctx,
+            &list,
+            select,
+            &order,
+            PageArgs::forward(first, after),
+            conversation_position,
+            Conversation,
+        );
+        Ok(page.await?)
+    }
+
+    /// One conversation (scope `conversations:read`).
+    #[graphql(guard = "RequireScope(Scope::ConversationsRead)")]
+    async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Conversation> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let id = parse_id(&id, "conversation")?;
+        let conversation =
+            conversation::Entity::find_by_id_in_workspace(principal(ctx)?.workspace_id, id)
+                .one(db)
+                .await
+                .map_err(AppError::from)?
+                .ok_or_else(|| AppError::not_found("conversation"))?;
+        Ok(Conversation(conversation))
+    }
+}
