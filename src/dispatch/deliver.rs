@@ -51,7 +51,12 @@ enum Outcome {
 }
 
 impl Dispatcher {
-    pub(super) async fn deliver(&self, attempt: send_attempt::Model) {
+    /// Delivers `attempt` holding `slot` until WhatsApp answered, then records the outcome.
+    pub(super) async fn deliver(
+        &self,
+        attempt: send_attempt::Model,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) {
         let outcome = match self.try_deliver(&attempt).await {
             Ok(outcome) => outcome,
             // Our own failure before anything was sent (database, a sealed token that will not
@@ -65,6 +70,7 @@ impl Dispatcher {
                 }
             }
         };
+        drop(slot);
         if let Err(error) = self.record(&attempt, outcome).await {
             tracing::error!(send_attempt_id = %attempt.id, ?error, "recording a delivery failed");
         }

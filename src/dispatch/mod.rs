@@ -95,7 +95,11 @@ impl Dispatcher {
     async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         let wake = Arc::new(Notify::new());
         let listener = tokio::spawn(wake_on_new_sends(self.bus.clone(), wake.clone()));
+        // A slot is held while a send is prepared and in flight to WhatsApp; recording its
+        // outcome takes a second, separate permit, so that the database work after the answer
+        // does not keep the next send waiting (and recording stays bounded too).
         let slots = Arc::new(Semaphore::new(self.config.dispatch_concurrency));
+        let recording = Arc::new(Semaphore::new(self.config.dispatch_concurrency));
         let poll = Duration::from_millis(self.config.dispatch_poll_ms);
         let mut leases_checked: Option<Instant> = None;
         while !*stopped.borrow() {
@@ -117,13 +121,16 @@ impl Dispatcher {
             };
             let busy = !claimed.is_empty() && claimed.len() == free;
             for attempt in claimed {
+                let Ok(record) = recording.clone().acquire_owned().await else {
+                    break;
+                };
                 let Ok(slot) = slots.clone().acquire_owned().await else {
                     break;
                 };
                 let dispatcher = self.clone();
                 tokio::spawn(async move {
-                    dispatcher.deliver(attempt).await;
-                    drop(slot);
+                    dispatcher.deliver(attempt, slot).await;
+                    drop(record);
                 });
             }
             if busy {
@@ -143,6 +150,7 @@ impl Dispatcher {
         // Wait for the sends in flight.
         let all = u32::try_from(self.config.dispatch_concurrency).unwrap_or(u32::MAX);
         let _ = slots.acquire_many(all).await;
+        let _ = recording.acquire_many(all).await;
     }
 
     /// Takes up to `limit` due attempts: QUEUED → SENDING under this worker's lease.

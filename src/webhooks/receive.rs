@@ -9,8 +9,10 @@ use entity::{
     new_id, sender,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    sea_query::OnConflict,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::Value;
 
@@ -109,14 +111,26 @@ pub async fn receive_message(
 
     let window_from = conversation
         .last_inbound_at
-        .map_or(inbound.timestamp, |last| last.max(inbound.timestamp));
-    let mut touched: conversation::ActiveModel = conversation.clone().into();
-    touched.unread_count = Set(conversation.unread_count.saturating_add(1));
-    touched.last_inbound_at = Set(Some(window_from));
-    touched.last_message_at = Set(now);
-    touched.last_message_id = Set(Some(id));
-    touched.updated_at = Set(now);
-    touched.update(&txn).await?;
+        .map_or(inbound.timestamp, |last| {
+            std::cmp::max(last, inbound.timestamp)
+        });
+    // The unread count moves in place, so that a concurrent markConversationRead is not undone
+    // by the value read above.
+    conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::UnreadCount,
+            Expr::col(conversation::Column::UnreadCount).add(1),
+        )
+        .col_expr(
+            conversation::Column::LastInboundAt,
+            Expr::value(window_from),
+        )
+        .col_expr(conversation::Column::LastMessageAt, Expr::value(now))
+        .col_expr(conversation::Column::LastMessageId, Expr::value(id))
+        .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+        .filter(conversation::Column::Id.eq(conversation.id))
+        .exec(&txn)
+        .await?;
     let mut known: contact::ActiveModel = contact.clone().into();
     known.last_message_at = Set(Some(now));
     if contact.wa_id.is_none() {
