@@ -22,7 +22,10 @@ use crate::{
     contacts::{self, ContactFilter},
     domain::Phone,
     error::{AppError, ErrorCode},
-    graphql::pagination::{self, Cursors, ListId, Order, PageArgs, Position},
+    graphql::{
+        lists,
+        pagination::{self, Cursors, ListId, Order, PageArgs},
+    },
     sending::phone_error,
 };
 
@@ -224,15 +227,15 @@ pub async fn list_contacts(
         &state.secrets,
         ListId::new(principal.workspace_id, filter.list_name()),
     );
-    let order = Order {
-        at: Some(contact::Column::CreatedAt),
-        id: contact::Column::Id,
-        descending: false,
-    };
     let args = PageArgs::forward(limit(params.limit)?, params.cursor);
-    let page = pagination::page(&state.db, &cursors, select, &order, args, |contact| {
-        Position::At(contact.created_at, contact.id)
-    })
+    let page = pagination::page(
+        &state.db,
+        &cursors,
+        select,
+        &lists::contact_order(),
+        args,
+        lists::contact_position,
+    )
     .await?;
     let next = page.next_cursor();
     Ok(Json(ContactPage {
@@ -313,15 +316,20 @@ pub async fn list_contact_messages(
             format!("contact/{}/messages", contact.id),
         ),
     );
+    // The newest first: the same index as a conversation's history, walked the other way.
     let order = Order {
-        at: Some(message::Column::CreatedAt),
-        id: message::Column::Id,
         descending: true,
+        ..lists::message_order()
     };
     let args = PageArgs::forward(limit(params.limit)?, params.cursor);
-    let page = pagination::page(&state.db, &cursors, select, &order, args, |message| {
-        Position::At(message.created_at, message.id)
-    })
+    let page = pagination::page(
+        &state.db,
+        &cursors,
+        select,
+        &order,
+        args,
+        lists::message_position,
+    )
     .await?;
     let next = page.next_cursor();
     Ok(Json(MessagePage {

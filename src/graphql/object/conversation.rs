@@ -8,8 +8,9 @@ use crate::{
     error::AppError,
     graphql::{
         guard::RequireScope,
+        lists::{message_order, message_position},
         loader,
-        pagination::{self, Order, PageArgs, Position},
+        pagination::{self, PageArgs},
     },
 };
 
@@ -147,17 +148,4 @@ impl MessageCount {
         let db = ctx.data::<DatabaseConnection>()?;
         Ok(self.0.clone().count(db).await.map_err(AppError::from)?)
     }
-}
-
-/// Messages in the order they were written, as the `(conversation, created_at, id)` index has them.
-pub fn message_order() -> Order<message::Entity> {
-    Order {
-        at: Some(message::Column::CreatedAt),
-        id: message::Column::Id,
-        descending: false,
-    }
-}
-
-pub fn message_position(message: &message::Model) -> Position {
-    Position::At(message.created_at, message.id)
 }

@@ -9,8 +9,9 @@ use crate::{
     error::{AppError, ErrorCode},
     graphql::{
         guard::{RequireScope, principal},
+        lists::{contact_order, contact_position},
         object::Contact,
-        pagination::{self, Order, PageArgs, Position},
+        pagination::{self, PageArgs},
         parse_id,
     },
     sending::phone_error,
@@ -18,20 +19,6 @@ use crate::{
 
 #[derive(Default)]
 pub struct ContactQuery;
-
-/// Contacts oldest first, as the `(workspace, created_at, id)` index has them: a sync that walks
-/// the list finds contacts created meanwhile at its end.
-pub fn contact_order() -> Order<contact::Entity> {
-    Order {
-        at: Some(contact::Column::CreatedAt),
-        id: contact::Column::Id,
-        descending: false,
-    }
-}
-
-pub fn contact_position(contact: &contact::Model) -> Position {
-    Position::At(contact.created_at, contact.id)
-}
 
 #[Object]
 impl ContactQuery {

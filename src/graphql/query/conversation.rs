@@ -8,28 +8,15 @@ use crate::{
     error::AppError,
     graphql::{
         guard::{RequireScope, principal},
+        lists::{conversation_order, conversation_position},
         object::{Conversation, ConversationStatus},
-        pagination::{self, Order, PageArgs, Position},
+        pagination::{self, PageArgs},
         parse_id,
     },
 };
 
 #[derive(Default)]
 pub struct ConversationQuery;
-
-/// The inbox: the most recently active first, as the `(workspace, last_message_at, id)` indexes
-/// have them.
-pub fn conversation_order() -> Order<conversation::Entity> {
-    Order {
-        at: Some(conversation::Column::LastMessageAt),
-        id: conversation::Column::Id,
-        descending: true,
-    }
-}
-
-pub fn conversation_position(conversation: &conversation::Model) -> Position {
-    Position::At(conversation.last_message_at, conversation.id)
-}
 
 #[Object]
 impl ConversationQuery {
