@@ -15,7 +15,7 @@ use axum::{
 use super::ws;
 use crate::{
     app::AppState,
-    auth::{self, extract::Authenticated},
+    auth::extract::Authenticated,
     error::{AppError, ErrorCode},
 };
 
@@ -105,13 +105,9 @@ async fn connection_init(
     state: AppState,
     payload: serde_json::Value,
 ) -> async_graphql::Result<Data> {
-    let header = payload
-        .get("authorization")
-        .or_else(|| payload.get("Authorization"))
-        .and_then(|value| value.as_str());
     let mut data = Data::default();
-    if let Some(token) = auth::bearer_token(header)? {
-        data.insert(auth::authenticate(&state.db, &state.secrets.jwt_secret, token).await?);
+    if let Some(principal) = ws::authenticate(&state, Some(payload)).await? {
+        data.insert(principal);
     }
     Ok(data)
 }

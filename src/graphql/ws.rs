@@ -85,6 +85,11 @@ impl Close {
     fn new(code: u16, reason: impl Into<String>) -> Self {
         Self(code, reason.into())
     }
+
+    /// A client that does not read what it is sent.
+    fn slow() -> Self {
+        Self::new(1013, "the client does not read its messages")
+    }
 }
 
 type Responses = Pin<Box<dyn Stream<Item = Step> + Send>>;
@@ -182,12 +187,12 @@ impl Connection {
                 self.acknowledged = Some(principal);
                 self.send(&ServerMessage::ConnectionAck)
                     .await
-                    .map_err(|_| Close::new(1013, "the client does not read its messages"))?;
+                    .map_err(|_| Close::slow())?;
             }
             ClientMessage::Ping { payload } => {
                 self.send(&ServerMessage::Pong { payload })
                     .await
-                    .map_err(|_| Close::new(1013, "the client does not read its messages"))?;
+                    .map_err(|_| Close::slow())?;
             }
             ClientMessage::Pong { .. } => {}
             ClientMessage::Subscribe { id, payload } => {
@@ -211,7 +216,7 @@ impl Connection {
                             payload: &[error],
                         })
                         .await
-                        .map_err(|_| Close::new(1013, "the client does not read its messages"));
+                        .map_err(|_| Close::slow());
                 }
                 let request = match principal {
                     Some(principal) => payload.data(principal.clone()),
@@ -260,7 +265,7 @@ impl Connection {
             }
             Step::Done => self.send(&ServerMessage::Complete { id }).await,
         };
-        sent.map_err(|slow| slow.then(|| Close::new(1013, "the client does not read its messages")))
+        sent.map_err(|slow| slow.then(Close::slow))
     }
 
     /// Writes a message within the time limit. `Err(true)` for a slow client, `Err(false)` for
@@ -276,8 +281,8 @@ impl Connection {
 }
 
 /// The principal named by the `connection_init` payload `{"authorization": "Bearer …"}`;
-/// none without one (fields that need one then refuse).
-async fn authenticate(
+/// none without one (fields that need one then refuse). Both websocket protocols use it.
+pub(super) async fn authenticate(
     state: &AppState,
     payload: Option<serde_json::Value>,
 ) -> Result<Option<Principal>, AppError> {
