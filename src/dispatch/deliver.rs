@@ -35,7 +35,11 @@ use crate::{
 
 /// How an attempt ends this round.
 enum Outcome {
-    Accepted(Accepted),
+    /// WhatsApp (or the sandbox, which then reports statuses like Meta would) took it.
+    Accepted {
+        accepted: Accepted,
+        by_sandbox: bool,
+    },
     /// Not sent this time: back to the queue for `at`. `counts` is false when it was never tried
     /// (throttled), so that it does not use up an attempt.
     Retry {
@@ -149,10 +153,13 @@ impl Dispatcher {
 
         if sender.kind == SenderKind::Sandbox {
             return Ok(match sandbox::accept(&contact.phone) {
-                Ok(wamid) => Outcome::Accepted(Accepted {
-                    wamid,
-                    wa_id: Some(contact.phone.clone()),
-                }),
+                Ok(wamid) => Outcome::Accepted {
+                    accepted: Accepted {
+                        wamid,
+                        wa_id: Some(contact.phone.clone()),
+                    },
+                    by_sandbox: true,
+                },
                 Err((_, message)) => Outcome::Failed {
                     code: ErrorCode::RecipientNotFound,
                     message,
@@ -175,7 +182,10 @@ impl Dispatcher {
             )
             .await;
         Ok(match sent {
-            Ok(accepted) => Outcome::Accepted(accepted),
+            Ok(accepted) => Outcome::Accepted {
+                accepted,
+                by_sandbox: false,
+            },
             Err(failure) => self.judge(attempt, &failure),
         })
     }
@@ -239,7 +249,7 @@ impl Dispatcher {
             .filter(send_attempt::Column::State.eq(SendAttemptState::Sending))
             .filter(send_attempt::Column::LeaseOwner.eq(self.worker.clone()));
         let new_state = match &outcome {
-            Outcome::Accepted(accepted) => {
+            Outcome::Accepted { accepted, .. } => {
                 update = update
                     .col_expr(
                         send_attempt::Column::State,
@@ -315,21 +325,20 @@ impl Dispatcher {
         if !recorded {
             // The lease was lost (expired as `delivery_unknown` meanwhile). What we learnt still
             // settles it when Meta accepted.
-            if let Outcome::Accepted(accepted) = &outcome {
+            if let Outcome::Accepted { accepted, .. } = &outcome {
                 resolve_unknown_delivery(&self.db, &self.bus, attempt.id, &accepted.wamid).await?;
             }
             return Ok(());
         }
-        if let Outcome::Accepted(accepted) = outcome
-            && let Some(sender) = sender::Entity::find_by_id(attempt.sender_id)
-                .one(&self.db)
-                .await?
-            && sender.kind == SenderKind::Sandbox
+        if let Outcome::Accepted {
+            accepted,
+            by_sandbox: true,
+        } = outcome
         {
             sandbox::report_statuses(
                 self.db.clone(),
                 self.bus.clone(),
-                sender.id,
+                attempt.sender_id,
                 accepted.wamid,
                 Duration::from_millis(self.config.sandbox_status_delay_ms),
             );
@@ -349,7 +358,7 @@ impl Dispatcher {
             .col_expr(message::Column::UpdatedAt, Expr::value(now))
             .filter(message::Column::Id.eq(attempt.message_id));
         match outcome {
-            Outcome::Accepted(accepted) => {
+            Outcome::Accepted { accepted, .. } => {
                 message
                     .col_expr(message::Column::Wamid, Expr::value(accepted.wamid.clone()))
                     .exec(txn)
