@@ -90,6 +90,18 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The configuration, a migrated database and the server's secrets: what the commands that write
+/// accounts need.
+async fn open_database(
+    file: &std::path::Path,
+) -> anyhow::Result<(Config, sea_orm::DatabaseConnection, db::ServerSecrets)> {
+    let config = Config::load(file)?;
+    let db = db::connect(&config).await?;
+    db::migrate(&db).await?;
+    let secrets = db::ServerSecrets::load(&db, &config).await?;
+    Ok((config, db, secrets))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => {
@@ -122,10 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             password,
             sandbox_sender,
         } => {
-            let config = Config::load(&cli.config)?;
-            let db = db::connect(&config).await?;
-            db::migrate(&db).await?;
-            let secrets = db::ServerSecrets::load(&db, &config).await?;
+            let (config, db, secrets) = open_database(&cli.config).await?;
             let request = accounts::BootstrapRequest {
                 workspace: &workspace,
                 email: &email,
@@ -148,10 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             contacts,
             messages,
         } => {
-            let config = Config::load(&cli.config)?;
-            let db = db::connect(&config).await?;
-            db::migrate(&db).await?;
-            let secrets = db::ServerSecrets::load(&db, &config).await?;
+            let (config, db, secrets) = open_database(&cli.config).await?;
             let request = accounts::BootstrapRequest {
                 workspace: &workspace,
                 email: &email,
