@@ -117,3 +117,25 @@ impl Site {
         }
     }
 }
+
+/// Where a scenario measures: SQLite, then the Postgres server at `postgres_url` when it answers;
+/// when it does not, the report says so.
+pub async fn sites(
+    scenario: &str,
+    postgres_url: &str,
+    report: &mut crate::report::Report,
+) -> anyhow::Result<Vec<Site>> {
+    let mut sites = vec![Site::sqlite()?];
+    match Site::postgres(postgres_url).await {
+        Ok(site) => sites.push(site),
+        Err(error) => {
+            let note = format!(
+                "{scenario}: Postgres skipped: {} did not answer ({error})",
+                crate::mask_password(postgres_url)
+            );
+            eprintln!("{note}");
+            report.notes.push(note);
+        }
+    }
+    Ok(sites)
+}

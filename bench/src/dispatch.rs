@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::{
     RunArgs,
-    backend::Site,
+    backend::{self, Site},
     fake_graph::FakeGraph,
     load::{self, Load, Target},
     parley_server::{self, ParleyServer},
@@ -44,22 +44,8 @@ const RECIPIENTS: u64 = 100_000;
 
 /// Measures on SQLite, then on Postgres unless its server is unreachable (then says so).
 pub async fn run(args: &RunArgs, report: &mut Report) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency as usize)
-        .build()
-        .context("HTTP client")?;
-    let mut sites = vec![Site::sqlite()?];
-    match Site::postgres(&args.postgres_url).await {
-        Ok(site) => sites.push(site),
-        Err(error) => {
-            let note = format!(
-                "dispatch: Postgres skipped: {} did not answer ({error})",
-                crate::mask_password(&args.postgres_url)
-            );
-            eprintln!("{note}");
-            report.notes.push(note);
-        }
-    }
+    let client = load::client(args.concurrency)?;
+    let sites = backend::sites("dispatch", &args.postgres_url, report).await?;
     for mut site in sites {
         let mut measured = Ok(());
         for latency in LATENCIES {
@@ -102,8 +88,7 @@ async fn measure(
     let key = queueing
         .provision_sender(
             client,
-            json!({"kind": "CLOUD_API", "phoneNumber": "+15550000001",
-                   "phoneNumberId": "106540352242922", "accessToken": "EAAG-bench", "name": "Bench"}),
+            parley_server::cloud_api_sender(),
             json!({"dailyLimit": 1_000_000, "messagesPerSecond": MESSAGES_PER_SECOND}),
         )
         .await

@@ -12,30 +12,18 @@ use serde_json::json;
 
 use crate::{
     RunArgs,
-    backend::Site,
+    backend::{self, Site},
     load::{self, Load, Target, WARM_UP},
-    parley_server::{self, ParleyServer},
+    parley_server::{self, APP_SECRET, PHONE_NUMBER_ID, ParleyServer, cloud_api_sender},
     report::{Measured, Report, Row},
 };
 
 const SCENARIO: &str = "webhook intake (baseline: Parley's sends)";
 const TARGET_RATIO: f64 = 3.0;
-const APP_SECRET: &str = "bench-app-secret";
-const PHONE_NUMBER_ID: &str = "106540352242922";
 
 pub async fn run(args: &RunArgs, report: &mut Report) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency as usize)
-        .build()
-        .context("HTTP client")?;
-    let mut sites = vec![Site::sqlite()?];
-    match Site::postgres(&args.postgres_url).await {
-        Ok(site) => sites.push(site),
-        Err(error) => report.notes.push(format!(
-            "{SCENARIO}: Postgres skipped: {} did not answer ({error})",
-            crate::mask_password(&args.postgres_url)
-        )),
-    }
+    let client = load::client(args.concurrency)?;
+    let sites = backend::sites(SCENARIO, &args.postgres_url, report).await?;
     for mut site in sites {
         let measured = measure(&mut site, &client, args).await;
         let backend = site.backend;
@@ -57,12 +45,7 @@ async fn measure(site: &mut Site, client: &reqwest::Client, args: &RunArgs) -> a
     .await?;
     // A Cloud API sender with the number the webhooks name; nothing dispatches its sends.
     let key = parley
-        .provision_sender(
-            client,
-            json!({"kind": "CLOUD_API", "phoneNumber": "+15550783881",
-                   "phoneNumberId": PHONE_NUMBER_ID, "accessToken": "EAAG-bench", "name": "Bench"}),
-            json!({"dailyLimit": 1_000_000}),
-        )
+        .provision_sender(client, cloud_api_sender(), json!({"dailyLimit": 1_000_000}))
         .await
         .context("provisioning Parley")?;
     let db = parley::db::connect(&parley_server::server_config(&url)).await?;

@@ -97,6 +97,14 @@ pub fn status_webhook(phone_number_id: &str, wamid: &str, status: &str, n: u64) 
     .to_string()
 }
 
+/// The client every round of a scenario shares: keep-alive connections for every worker.
+pub fn client(concurrency: u32) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency as usize)
+        .build()
+        .context("HTTP client")
+}
+
 /// What one round measured.
 #[derive(Debug, Default)]
 pub struct Round {

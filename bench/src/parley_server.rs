@@ -9,6 +9,17 @@ use parley::{app::Application, config::Config};
 use serde_json::{Value, json};
 use tokio::{sync::oneshot, task::JoinHandle};
 
+/// The Meta app secret the benchmarks' Parley checks webhook signatures with.
+pub const APP_SECRET: &str = "bench-app-secret";
+/// The Cloud API number the benchmarks connect, and their webhooks name.
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+
+/// `connectSender` input for the benchmarks' Cloud API sender.
+pub fn cloud_api_sender() -> Value {
+    json!({"kind": "CLOUD_API", "phoneNumber": "+15550783881", "phoneNumberId": PHONE_NUMBER_ID,
+           "accessToken": "EAAG-bench", "name": "Bench"})
+}
+
 /// A running Parley.
 pub struct ParleyServer {
     pub addr: SocketAddr,

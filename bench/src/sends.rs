@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, Statement};
 
 use crate::{
     RunArgs,
-    backend::{Backend, Site},
+    backend::{self, Backend, Site},
     baseline::BaselineServer,
     load::{self, Target, WARM_UP},
     parley_server::{self, ParleyServer},
@@ -19,21 +19,9 @@ const TARGET_RATIO: f64 = 0.5;
 
 /// Measures on SQLite, then on Postgres unless its server is unreachable (then says so).
 pub async fn run(args: &RunArgs, report: &mut Report) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency as usize)
-        .build()
-        .context("HTTP client")?;
-    measure_on(Site::sqlite()?, &client, args, report).await?;
-    match Site::postgres(&args.postgres_url).await {
-        Ok(site) => measure_on(site, &client, args, report).await?,
-        Err(error) => {
-            let note = format!(
-                "Postgres skipped: {} did not answer ({error})",
-                crate::mask_password(&args.postgres_url)
-            );
-            eprintln!("{note}");
-            report.notes.push(note);
-        }
+    let client = load::client(args.concurrency)?;
+    for site in backend::sites(SCENARIO, &args.postgres_url, report).await? {
+        measure_on(site, &client, args, report).await?;
     }
     Ok(())
 }

@@ -42,7 +42,9 @@ use tokio_tungstenite::{
 
 use crate::{
     backend::Site,
-    parley_server::{graphql, server_config, sign_up},
+    parley_server::{
+        APP_SECRET, PHONE_NUMBER_ID, cloud_api_sender, graphql, server_config, sign_up,
+    },
     report::{Check, Report},
 };
 
@@ -51,8 +53,6 @@ const FAN_OUT: usize = 1_000;
 const EVENTS: usize = 20;
 /// Websockets opened at once while connecting the subscribers.
 const CONNECTING: usize = 64;
-const APP_SECRET: &str = "bench-app-secret";
-const PHONE_NUMBER_ID: &str = "106540352242922";
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -158,9 +158,7 @@ async fn provision(
         addr,
         Some(token.clone()),
         "mutation($input: ConnectSenderInput!) { connectSender(input: $input) { id } }",
-        json!({"input": {"kind": "CLOUD_API", "phoneNumber": "+15550783881",
-                          "phoneNumberId": PHONE_NUMBER_ID, "accessToken": "EAAG-bench",
-                          "name": "Bench"}}),
+        json!({"input": cloud_api_sender()}),
     )
     .await?;
     for event in 0..EVENTS {
