@@ -95,11 +95,12 @@ impl Dispatcher {
     async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         let wake = Arc::new(Notify::new());
         let listener = tokio::spawn(wake_on_new_sends(self.bus.clone(), wake.clone()));
-        // A slot is held while a send is prepared and in flight to WhatsApp; recording its
-        // outcome takes a second, separate permit, so that the database work after the answer
-        // does not keep the next send waiting (and recording stays bounded too).
-        let slots = Arc::new(Semaphore::new(self.config.dispatch_concurrency));
-        let recording = Arc::new(Semaphore::new(self.config.dispatch_concurrency));
+        // A send holds an in-flight slot only while its request is with WhatsApp. Preparing it
+        // (reads, the throughput and pair checks) and recording its outcome happen outside the
+        // slot, for up to as many attempts again, so that this database work overlaps WhatsApp's
+        // latency instead of adding to every send's turn.
+        let in_flight = Arc::new(Semaphore::new(self.config.dispatch_concurrency));
+        let pipeline = Arc::new(Semaphore::new(self.config.dispatch_concurrency * 2));
         let poll = Duration::from_millis(self.config.dispatch_poll_ms);
         let mut leases_checked: Option<Instant> = None;
         while !*stopped.borrow() {
@@ -111,7 +112,7 @@ impl Dispatcher {
                 }
                 leases_checked = Some(Instant::now());
             }
-            let free = slots.available_permits();
+            let free = pipeline.available_permits();
             let claimed = match self.claim(free).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
@@ -121,22 +122,20 @@ impl Dispatcher {
             };
             let busy = !claimed.is_empty() && claimed.len() == free;
             for attempt in claimed {
-                let Ok(record) = recording.clone().acquire_owned().await else {
-                    break;
-                };
-                let Ok(slot) = slots.clone().acquire_owned().await else {
+                let Ok(permit) = pipeline.clone().acquire_owned().await else {
                     break;
                 };
                 let dispatcher = self.clone();
+                let in_flight = in_flight.clone();
                 tokio::spawn(async move {
-                    dispatcher.deliver(attempt, slot).await;
-                    drop(record);
+                    dispatcher.deliver(attempt, &in_flight).await;
+                    drop(permit);
                 });
             }
             if busy {
-                // Every slot is taken: wait for one before claiming more.
-                if let Ok(slot) = slots.clone().acquire_owned().await {
-                    drop(slot);
+                // The pipeline is full: wait for room before claiming more.
+                if let Ok(permit) = pipeline.acquire().await {
+                    drop(permit);
                 }
                 continue;
             }
@@ -147,10 +146,9 @@ impl Dispatcher {
             }
         }
         listener.abort();
-        // Wait for the sends in flight.
-        let all = u32::try_from(self.config.dispatch_concurrency).unwrap_or(u32::MAX);
-        let _ = slots.acquire_many(all).await;
-        let _ = recording.acquire_many(all).await;
+        // Wait for the sends claimed so far, in flight or not yet.
+        let all = u32::try_from(self.config.dispatch_concurrency * 2).unwrap_or(u32::MAX);
+        let _ = pipeline.acquire_many(all).await;
     }
 
     /// Takes up to `limit` due attempts: QUEUED → SENDING under this worker's lease.

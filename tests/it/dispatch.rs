@@ -416,6 +416,41 @@ async fn a_lost_answer_is_delivery_unknown_and_never_sent_again() {
 }
 
 #[tokio::test]
+async fn no_more_requests_are_in_flight_than_the_dispatch_concurrency() {
+    const CONCURRENCY: usize = 3;
+    const SENDS: usize = 12;
+    let fake = FakeGraph::start().await;
+    fake.set_latency(Duration::from_millis(300));
+    let app = delivering_app(|config| {
+        config.graph_api_url = fake.base_url();
+        config.dispatch_concurrency = CONCURRENCY;
+    })
+    .await;
+    let owner = cloud_workspace(&app).await;
+    for i in 0..SENDS {
+        send(
+            &app,
+            &owner,
+            json!({"to": format!("+4477009003{i:02}"), "type": "TEXT", "text": "hi"}),
+        )
+        .await;
+    }
+    eventually(Duration::from_secs(20), || async {
+        let accepted = send_attempt::Entity::find()
+            .filter(send_attempt::Column::State.eq(SendAttemptState::Accepted))
+            .count(&app.db)
+            .await
+            .unwrap();
+        (accepted == SENDS as u64).then_some(())
+    })
+    .await;
+    // Attempts are claimed and prepared ahead, but only `CONCURRENCY` wait on WhatsApp at once,
+    // and that many do.
+    assert_eq!(fake.max_in_flight(), CONCURRENCY);
+    assert_eq!(fake.requests().len(), SENDS);
+}
+
+#[tokio::test]
 async fn the_token_bucket_holds_a_sender_to_its_rate() {
     const RATE: i32 = 2;
     const SENDS: usize = 8;

@@ -96,6 +96,8 @@ struct Fake {
     latency: Duration,
     callbacks: HashMap<String, usize>,
     next_id: u64,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -186,6 +188,11 @@ impl FakeGraph {
         self.lock().callbacks.clone()
     }
 
+    /// The most requests that were waiting for an answer at one time.
+    pub fn max_in_flight(&self) -> usize {
+        self.lock().max_in_flight
+    }
+
     fn lock(&self) -> MutexGuard<'_, Fake> {
         self.fake.lock().expect("fake Graph API state")
     }
@@ -199,6 +206,34 @@ impl Drop for FakeGraph {
 
 async fn messages(
     State(fake): State<Shared>,
+    path: Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let _in_flight = InFlight::enter(&fake);
+    answer(fake.clone(), path, headers, body).await
+}
+
+/// Counts a request as waiting for its answer until dropped.
+struct InFlight(Shared);
+
+impl InFlight {
+    fn enter(fake: &Shared) -> Self {
+        let mut state = fake.lock().expect("fake Graph API state");
+        state.in_flight += 1;
+        state.max_in_flight = state.max_in_flight.max(state.in_flight);
+        Self(fake.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().expect("fake Graph API state").in_flight -= 1;
+    }
+}
+
+async fn answer(
+    fake: Shared,
     Path((version, phone_number_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
