@@ -5,59 +5,170 @@
 
 use chrono::{DateTime, Utc};
 use entity::{message::MessageStatus, sender};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::status::{StatusUpdate, apply_status, resolve_unknown_delivery};
+use super::status::{StatusUpdate, apply_status_in, resolve_unknown_delivery_in};
 use crate::{
+    db,
     error::AppError,
-    events::EventBus,
+    events::{EventBus, Recorded},
     whatsapp::{
         client::{MetaError, SendFailure},
         errors::{Decision, decide},
     },
 };
 
-/// Applies a delivery; `Ok(Some(note))` records what was skipped.
-pub async fn apply_delivery(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    payload: &Value,
-) -> Result<Option<String>, AppError> {
-    let mut skipped = Vec::new();
-    let changes = payload["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|entry| entry["changes"].as_array().into_iter().flatten());
-    for change in changes {
-        let value = &change["value"];
-        let Some(phone_number_id) = value["metadata"]["phone_number_id"].as_str() else {
-            continue;
+/// A delivery read and routed: each status and inbound message with the sender it is for.
+pub struct Delivery<'a> {
+    changes: Vec<Change<'a>>,
+    /// What cannot be applied (unknown numbers), kept as the delivery's note.
+    skipped: Vec<String>,
+}
+
+/// One status or inbound message of a delivery.
+struct Change<'a> {
+    sender: sender::Model,
+    kind: ChangeKind<'a>,
+}
+
+enum ChangeKind<'a> {
+    Status(&'a Value),
+    /// An inbound message and the change value around it (which names the customer's profile).
+    Message {
+        value: &'a Value,
+        message: &'a Value,
+    },
+}
+
+impl<'a> Delivery<'a> {
+    /// Routes every change of every entry of `payload` by `metadata.phone_number_id`.
+    pub async fn read(db: &impl ConnectionTrait, payload: &'a Value) -> Result<Self, AppError> {
+        let mut delivery = Delivery {
+            changes: Vec::new(),
+            skipped: Vec::new(),
         };
-        let Some(sender) = sender::Entity::find()
-            .filter(sender::Column::PhoneNumberId.eq(phone_number_id))
-            .one(db)
-            .await?
-        else {
-            skipped.push(format!("unknown phone_number_id {phone_number_id}"));
-            continue;
-        };
-        for status in value["statuses"].as_array().into_iter().flatten() {
-            if let Some(note) = apply_one_status(db, bus, &sender, status).await? {
+        let values = payload["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|entry| entry["changes"].as_array().into_iter().flatten())
+            .map(|change| &change["value"]);
+        let mut senders: Vec<sender::Model> = Vec::new();
+        for value in values {
+            let Some(phone_number_id) = value["metadata"]["phone_number_id"].as_str() else {
+                continue;
+            };
+            let known = senders
+                .iter()
+                .find(|sender| sender.phone_number_id == phone_number_id)
+                .cloned();
+            let sender = match known {
+                Some(sender) => sender,
+                None => match sender::Entity::find()
+                    .filter(sender::Column::PhoneNumberId.eq(phone_number_id))
+                    .one(db)
+                    .await?
+                {
+                    Some(sender) => {
+                        senders.push(sender.clone());
+                        sender
+                    }
+                    None => {
+                        delivery
+                            .skipped
+                            .push(format!("unknown phone_number_id {phone_number_id}"));
+                        continue;
+                    }
+                },
+            };
+            for status in value["statuses"].as_array().into_iter().flatten() {
+                delivery.changes.push(Change {
+                    sender: sender.clone(),
+                    kind: ChangeKind::Status(status),
+                });
+            }
+            for message in value["messages"].as_array().into_iter().flatten() {
+                delivery.changes.push(Change {
+                    sender: sender.clone(),
+                    kind: ChangeKind::Message { value, message },
+                });
+            }
+        }
+        Ok(delivery)
+    }
+
+    /// The workspace of the first sender the delivery names, if it names a known one.
+    pub fn workspace_id(&self) -> Option<Uuid> {
+        self.changes
+            .first()
+            .map(|change| change.sender.workspace_id)
+    }
+
+    /// Whether applying it touches at most one message: then it can be applied in the
+    /// transaction that stores it. Several messages in one transaction could deadlock on
+    /// Postgres against another delivery locking them in another order (each also takes its
+    /// workspace's event number), so those are applied one transaction each.
+    pub fn is_single(&self) -> bool {
+        self.changes.len() <= 1
+    }
+
+    /// Applies every change in `txn`, pushing the events to `recorded`; `Ok(Some(note))` records
+    /// what was skipped.
+    pub async fn apply_in(
+        &self,
+        txn: &DatabaseTransaction,
+        bus: &EventBus,
+        recorded: &mut Vec<Recorded>,
+    ) -> Result<Option<String>, AppError> {
+        let mut skipped = self.skipped.clone();
+        for change in &self.changes {
+            if let Some(note) = change.apply_in(txn, bus, recorded).await? {
                 skipped.push(note);
             }
         }
-        for message in value["messages"].as_array().into_iter().flatten() {
-            if let Some(note) =
-                super::receive::receive_message(db, bus, &sender, value, message).await?
-            {
-                skipped.push(note);
+        Ok((!skipped.is_empty()).then(|| skipped.join("; ")))
+    }
+
+    /// Applies every change in a transaction of its own.
+    pub async fn apply_each(
+        &self,
+        db: &DatabaseConnection,
+        bus: &EventBus,
+    ) -> Result<Option<String>, AppError> {
+        let mut skipped = self.skipped.clone();
+        for change in &self.changes {
+            let txn = db::begin_write(db).await?;
+            let mut recorded = Vec::new();
+            let note = change.apply_in(&txn, bus, &mut recorded).await?;
+            txn.commit().await?;
+            bus.committed(recorded);
+            skipped.extend(note);
+        }
+        Ok((!skipped.is_empty()).then(|| skipped.join("; ")))
+    }
+}
+
+impl Change<'_> {
+    async fn apply_in(
+        &self,
+        txn: &DatabaseTransaction,
+        bus: &EventBus,
+        recorded: &mut Vec<Recorded>,
+    ) -> Result<Option<String>, AppError> {
+        match self.kind {
+            ChangeKind::Status(status) => {
+                apply_one_status(txn, bus, &self.sender, status, recorded).await
+            }
+            ChangeKind::Message { value, message } => {
+                super::receive::receive_message(txn, bus, &self.sender, value, message, recorded)
+                    .await
             }
         }
     }
-    Ok((!skipped.is_empty()).then(|| skipped.join("; ")))
 }
 
 fn unix_time(value: &Value) -> DateTime<Utc> {
@@ -91,10 +202,11 @@ fn failure_of(status: &Value) -> (String, String) {
 }
 
 async fn apply_one_status(
-    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
     bus: &EventBus,
     sender: &sender::Model,
     status: &Value,
+    recorded: &mut Vec<Recorded>,
 ) -> Result<Option<String>, AppError> {
     let Some(wamid) = status["id"].as_str() else {
         return Ok(Some("status without id".into()));
@@ -111,14 +223,14 @@ async fn apply_one_status(
         .as_str()
         .and_then(|data| Uuid::parse_str(data).ok())
     {
-        resolve_unknown_delivery(db, bus, attempt_id, wamid).await?;
+        resolve_unknown_delivery_in(txn, bus, attempt_id, wamid, recorded).await?;
     }
     let update = StatusUpdate {
         status: kind,
         at: unix_time(&status["timestamp"]),
         error: (kind == MessageStatus::Failed).then(|| failure_of(status)),
     };
-    match apply_status(db, bus, sender.id, wamid, update).await? {
+    match apply_status_in(txn, bus, sender.id, wamid, update, recorded).await? {
         Some(_) => Ok(None),
         None => Ok(Some(format!("unknown wamid {wamid}"))),
     }

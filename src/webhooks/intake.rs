@@ -13,20 +13,23 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use entity::{new_id, sender, webhook_event};
+use entity::{new_id, webhook_event};
 use hmac::{Hmac, Mac};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::OnConflict,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, OnConflict},
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::apply::apply_delivery;
-use crate::{app::AppState, error::AppError, events::EventBus};
+use super::apply::Delivery;
+use crate::{app::AppState, db, error::AppError, events::EventBus};
 
 #[derive(Deserialize)]
 pub struct Handshake {
@@ -99,57 +102,142 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     if !valid {
         return (StatusCode::UNAUTHORIZED, "invalid signature").into_response();
     }
-    match store(&state.db, &body).await {
-        Ok(Some(event_id)) => {
-            if let Err(error) = process(&state.db, &state.events, event_id).await {
-                // Stored: the retry loop applies it later.
-                tracing::warn!(%event_id, ?error, "webhook stored but not applied yet");
-            }
-            (StatusCode::OK, "OK").into_response()
-        }
-        // A duplicate of a delivery already stored.
-        Ok(None) => (StatusCode::OK, "OK").into_response(),
+    match intake(&state.db, &state.events, &body).await {
+        Ok(()) => (StatusCode::OK, "OK").into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-/// Stores a delivery once; `None` when the same body was stored before.
-async fn store(db: &DatabaseConnection, body: &[u8]) -> Result<Option<Uuid>, AppError> {
-    let payload = String::from_utf8_lossy(body).into_owned();
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    let phone_number_id = parsed.as_ref().and_then(|value| {
-        value["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"]
-            .as_str()
-            .map(str::to_owned)
-    });
-    let workspace_id = match &phone_number_id {
-        Some(id) => sender::Entity::find()
-            .filter(sender::Column::PhoneNumberId.eq(id.as_str()))
-            .one(db)
-            .await?
-            .map(|sender| sender.workspace_id),
-        None => None,
+/// Stores a delivery once (Meta's retries are duplicates) and applies it. A delivery of one status
+/// or message, the common case, is stored, applied and marked in one write transaction. Others,
+/// and any whose applying fails, are stored on their own first and applied after: stored before
+/// the 200 either way.
+async fn intake(db: &DatabaseConnection, bus: &EventBus, body: &[u8]) -> Result<(), AppError> {
+    let payload: Result<Value, _> = serde_json::from_slice(body);
+    let txn = db::begin_write(db).await?;
+    let delivery = match &payload {
+        Ok(payload) => Some(Delivery::read(&txn, payload).await?),
+        Err(_) => None,
     };
-    let id = new_id();
-    let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
-        id: Set(id),
-        workspace_id: Set(workspace_id),
-        phone_number_id: Set(phone_number_id),
-        payload_hash: Set(hex::encode(Sha256::digest(body))),
-        payload: Set(payload),
-        received_at: Set(Utc::now()),
-        processed_at: Set(None),
-        process_attempts: Set(0),
-        process_error: Set(None),
-    })
-    .on_conflict(
-        OnConflict::column(webhook_event::Column::PayloadHash)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    Ok((inserted == 1).then_some(id))
+    let stored = StoredDelivery::new(body, payload.as_ref().ok(), delivery.as_ref());
+    if !stored.insert(&txn).await? {
+        // A duplicate of a delivery already stored.
+        return Ok(txn.rollback().await?);
+    }
+    let applied = match (&delivery, &payload) {
+        (Some(delivery), _) if delivery.is_single() => {
+            let mut recorded = Vec::new();
+            match delivery.apply_in(&txn, bus, &mut recorded).await {
+                Ok(note) => Some((note, recorded)),
+                Err(error) => {
+                    tracing::warn!(event_id = %stored.id, ?error, "applying a webhook failed; storing it alone");
+                    txn.rollback().await?;
+                    let txn = db::begin_write(db).await?;
+                    stored.insert(&txn).await?;
+                    txn.commit().await?;
+                    return Ok(());
+                }
+            }
+        }
+        (None, Err(error)) => Some((Some(not_json(error)), Vec::new())),
+        _ => None,
+    };
+    match applied {
+        Some((note, recorded)) => {
+            mark(&txn, stored.id, 1, &Ok(note)).await?;
+            txn.commit().await?;
+            bus.committed(recorded);
+        }
+        None => {
+            txn.commit().await?;
+            if let Err(error) = process(db, bus, stored.id).await {
+                // Stored: the retry loop applies it later.
+                tracing::warn!(event_id = %stored.id, ?error, "webhook stored but not applied yet");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A delivery's row in `webhook_events`, as it came.
+struct StoredDelivery<'a> {
+    id: Uuid,
+    body: &'a [u8],
+    workspace_id: Option<Uuid>,
+    phone_number_id: Option<String>,
+}
+
+impl<'a> StoredDelivery<'a> {
+    fn new(body: &'a [u8], payload: Option<&Value>, delivery: Option<&Delivery<'_>>) -> Self {
+        Self {
+            id: new_id(),
+            body,
+            workspace_id: delivery.and_then(Delivery::workspace_id),
+            phone_number_id: payload.and_then(|payload| {
+                payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"]
+                    .as_str()
+                    .map(str::to_owned)
+            }),
+        }
+    }
+
+    /// Inserts it; false when the same body was stored before.
+    async fn insert(&self, db: &impl ConnectionTrait) -> Result<bool, AppError> {
+        let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
+            id: Set(self.id),
+            workspace_id: Set(self.workspace_id),
+            phone_number_id: Set(self.phone_number_id.clone()),
+            payload_hash: Set(hex::encode(Sha256::digest(self.body))),
+            payload: Set(String::from_utf8_lossy(self.body).into_owned()),
+            received_at: Set(Utc::now()),
+            processed_at: Set(None),
+            process_attempts: Set(0),
+            process_error: Set(None),
+        })
+        .on_conflict(
+            OnConflict::column(webhook_event::Column::PayloadHash)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+        Ok(inserted == 1)
+    }
+}
+
+fn not_json(error: &serde_json::Error) -> String {
+    // Signed by Meta yet not JSON: keep it, never retry it.
+    format!("not JSON: {error}")
+}
+
+/// Records an attempt to apply delivery `id`: processed (with a note of what was skipped) or the
+/// error that stopped it.
+async fn mark(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    attempts: i32,
+    outcome: &Result<Option<String>, AppError>,
+) -> Result<(), AppError> {
+    let mut update = webhook_event::Entity::update_many()
+        .col_expr(
+            webhook_event::Column::ProcessAttempts,
+            Expr::value(attempts),
+        )
+        .filter(webhook_event::Column::Id.eq(id));
+    update = match outcome {
+        Ok(note) => update
+            .col_expr(webhook_event::Column::ProcessedAt, Expr::value(Utc::now()))
+            .col_expr(
+                webhook_event::Column::ProcessError,
+                Expr::value(note.clone()),
+            ),
+        Err(error) => update.col_expr(
+            webhook_event::Column::ProcessError,
+            Expr::value(format!("{error:?}")),
+        ),
+    };
+    update.exec(db).await?;
+    Ok(())
 }
 
 /// Applies a stored delivery and marks it processed (or records why it could not be).
@@ -161,22 +249,40 @@ pub async fn process(
     let Some(event) = webhook_event::Entity::find_by_id(event_id).one(db).await? else {
         return Ok(());
     };
-    let outcome = match serde_json::from_str::<serde_json::Value>(&event.payload) {
-        Ok(payload) => apply_delivery(db, bus, &payload).await,
-        // Signed by Meta yet not JSON: keep it, never retry it.
-        Err(error) => Ok(Some(format!("not JSON: {error}"))),
+    let attempts = event.process_attempts + 1;
+    let payload = match serde_json::from_str::<Value>(&event.payload) {
+        Ok(payload) => payload,
+        Err(error) => return mark(db, event_id, attempts, &Ok(Some(not_json(&error)))).await,
     };
-    let mut update: webhook_event::ActiveModel = event.into();
-    update.process_attempts = Set(update.process_attempts.as_ref() + 1);
-    match &outcome {
-        Ok(note) => {
-            update.processed_at = Set(Some(Utc::now()));
-            update.process_error = Set(note.clone());
-        }
-        Err(error) => update.process_error = Set(Some(format!("{error:?}"))),
+    let outcome = apply_stored(db, bus, event_id, attempts, &payload).await;
+    if outcome.is_err() {
+        mark(db, event_id, attempts, &outcome).await?;
     }
-    sea_orm::ActiveModelTrait::update(update, db).await?;
     outcome.map(drop)
+}
+
+/// Applies a stored delivery and marks it, in one transaction when it is a single change.
+async fn apply_stored(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    event_id: Uuid,
+    attempts: i32,
+    payload: &Value,
+) -> Result<Option<String>, AppError> {
+    let delivery = Delivery::read(db, payload).await?;
+    if delivery.is_single() {
+        let txn = db::begin_write(db).await?;
+        let mut recorded = Vec::new();
+        let outcome = Ok(delivery.apply_in(&txn, bus, &mut recorded).await?);
+        mark(&txn, event_id, attempts, &outcome).await?;
+        txn.commit().await?;
+        bus.committed(recorded);
+        outcome
+    } else {
+        let outcome = Ok(delivery.apply_each(db, bus).await?);
+        mark(db, event_id, attempts, &outcome).await?;
+        outcome
+    }
 }
 
 /// Re-applies deliveries stored but never processed (a crash, a database hiccup), oldest first;

@@ -11,30 +11,31 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::Value;
 
 use super::inbound::parse_inbound;
 use crate::{
-    db,
     domain::Phone,
     error::AppError,
-    events::{Event, EventBus},
+    events::{Event, EventBus, Recorded},
     sending::{find_or_create_contact, find_or_create_conversation},
 };
 
 /// Longest profile name kept.
 const MAX_PROFILE_NAME: usize = 200;
 
-/// Stores one inbound message of `value` (a change's value); `Ok(Some(note))` when skipped.
+/// Stores one inbound message of `value` (a change's value) as part of `outer`, pushing its event
+/// to `recorded`; `Ok(Some(note))` when skipped.
 pub async fn receive_message(
-    db: &DatabaseConnection,
+    outer: &DatabaseTransaction,
     bus: &EventBus,
     sender: &sender::Model,
     value: &Value,
     raw: &Value,
+    recorded: &mut Vec<Recorded>,
 ) -> Result<Option<String>, AppError> {
     let inbound = match parse_inbound(raw) {
         Ok(inbound) => inbound,
@@ -55,7 +56,9 @@ pub async fn receive_message(
         .map(|name| name.chars().take(MAX_PROFILE_NAME).collect::<String>());
 
     let now = Utc::now();
-    let txn = db::begin_write(db).await?;
+    // A savepoint: a duplicate undoes what finding its contact and conversation wrote, and nothing
+    // else of the outer transaction.
+    let txn = outer.begin().await?;
     let (contact, _) = find_or_create_contact(
         &txn,
         sender.workspace_id,
@@ -146,8 +149,7 @@ pub async fn receive_message(
         message_id: id,
         conversation_id: conversation.id,
     };
-    let recorded = bus.record(&txn, event).await?;
+    recorded.push(bus.record(&txn, event).await?);
     txn.commit().await?;
-    bus.committed([recorded]);
     Ok(None)
 }

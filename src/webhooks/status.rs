@@ -8,15 +8,15 @@ use entity::{
     send_attempt::{self, SendAttemptState},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
 use crate::{
     db,
     error::{AppError, ErrorCode},
-    events::{Event, EventBus},
+    events::{Event, EventBus, Recorded},
 };
 
 /// A status WhatsApp reported for one of our messages.
@@ -61,13 +61,30 @@ pub async fn apply_status(
     update: StatusUpdate,
 ) -> Result<Option<message::Model>, AppError> {
     let txn = db::begin_write(db).await?;
+    let mut recorded = Vec::new();
+    let message = apply_status_in(&txn, bus, sender_id, wamid, update, &mut recorded).await?;
+    txn.commit().await?;
+    bus.committed(recorded);
+    Ok(message)
+}
+
+/// [`apply_status`] as part of `txn`; the event it records (if the status moved) is pushed to
+/// `recorded`, for the caller to publish once `txn` commits.
+pub async fn apply_status_in(
+    txn: &DatabaseTransaction,
+    bus: &EventBus,
+    sender_id: Uuid,
+    wamid: &str,
+    update: StatusUpdate,
+    recorded: &mut Vec<Recorded>,
+) -> Result<Option<message::Model>, AppError> {
     // Locked (Postgres) or under the write lock (SQLite), so concurrent statuses of one message
     // apply one after the other.
     let Some(current) = message::Entity::find()
         .filter(message::Column::SenderId.eq(sender_id))
         .filter(message::Column::Wamid.eq(wamid))
         .lock_exclusive()
-        .one(&txn)
+        .one(txn)
         .await?
     else {
         return Ok(None);
@@ -93,13 +110,11 @@ pub async fn apply_status(
     changed.status = Set(status);
     let message = if changed.is_changed() {
         changed.updated_at = Set(Utc::now());
-        changed.update(&txn).await?
+        changed.update(txn).await?
     } else {
         current
     };
-    let recorded = if status == previous {
-        None
-    } else {
+    if status != previous {
         let event = Event::MessageStatusChanged {
             workspace_id: message.workspace_id,
             message_id: message.id,
@@ -107,10 +122,8 @@ pub async fn apply_status(
             status,
             previous_status: previous,
         };
-        Some(bus.record(&txn, event).await?)
-    };
-    txn.commit().await?;
-    bus.committed(recorded);
+        recorded.push(bus.record(txn, event).await?);
+    }
     Ok(Some(message))
 }
 
@@ -122,8 +135,23 @@ pub async fn resolve_unknown_delivery(
     attempt_id: Uuid,
     wamid: &str,
 ) -> Result<bool, AppError> {
-    let now = Utc::now();
     let txn = db::begin_write(db).await?;
+    let mut recorded = Vec::new();
+    let resolved = resolve_unknown_delivery_in(&txn, bus, attempt_id, wamid, &mut recorded).await?;
+    txn.commit().await?;
+    bus.committed(recorded);
+    Ok(resolved)
+}
+
+/// [`resolve_unknown_delivery`] as part of `txn`, pushing its event to `recorded`.
+pub async fn resolve_unknown_delivery_in(
+    txn: &DatabaseTransaction,
+    bus: &EventBus,
+    attempt_id: Uuid,
+    wamid: &str,
+    recorded: &mut Vec<Recorded>,
+) -> Result<bool, AppError> {
+    let now = Utc::now();
     let resolved = send_attempt::Entity::update_many()
         .col_expr(
             send_attempt::Column::State,
@@ -148,13 +176,13 @@ pub async fn resolve_unknown_delivery(
         .filter(send_attempt::Column::Id.eq(attempt_id))
         .filter(send_attempt::Column::State.eq(SendAttemptState::Failed))
         .filter(send_attempt::Column::ErrorCode.eq(ErrorCode::DeliveryUnknown.as_str()))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if resolved.rows_affected == 0 {
         return Ok(false);
     }
     let Some(attempt) = send_attempt::Entity::find_by_id(attempt_id)
-        .one(&txn)
+        .one(txn)
         .await?
     else {
         return Ok(false);
@@ -173,16 +201,14 @@ pub async fn resolve_unknown_delivery(
             sea_orm::sea_query::Expr::value(Option::<String>::None),
         )
         .filter(message::Column::Id.eq(attempt.message_id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     let event = Event::SendAttemptUpdated {
         workspace_id: attempt.workspace_id,
         send_attempt_id: attempt.id,
         state: SendAttemptState::Accepted,
     };
-    let recorded = bus.record(&txn, event).await?;
-    txn.commit().await?;
-    bus.committed([recorded]);
+    recorded.push(bus.record(txn, event).await?);
     Ok(true)
 }
 

@@ -344,3 +344,86 @@ async fn every_inbound_type_is_stored_once_in_its_conversation() {
         cases.len() as u64
     );
 }
+
+#[tokio::test]
+async fn a_delivery_of_several_statuses_and_messages_applies_every_one() {
+    let app = webhook_app().await;
+    let owner = workspace(&app).await;
+    let (first, _) = accepted_message(&app, &owner, "wamid.OUT-M1").await;
+    let (second, _) = accepted_message(&app, &owner, "wamid.OUT-M2").await;
+    let status_of = |name: &str, wamid: &str| {
+        let delivery: serde_json::Value =
+            serde_json::from_str(&status(name, wamid, "not-an-attempt")).unwrap();
+        delivery["entry"][0]["changes"][0]["value"]["statuses"][0].clone()
+    };
+    let inbound: serde_json::Value = serde_json::from_str(&fixture("text")).unwrap();
+    // Meta batches: one change with three statuses of two messages, and a customer's message.
+    let mut batch: serde_json::Value = serde_json::from_str(&fixture("status_sent")).unwrap();
+    let value = &mut batch["entry"][0]["changes"][0]["value"];
+    value["statuses"] = json!([
+        status_of("status_sent", "wamid.OUT-M1"),
+        status_of("status_read", "wamid.OUT-M2"),
+        status_of("status_delivered", "wamid.OUT-M1"),
+    ]);
+    value["contacts"] = inbound["entry"][0]["changes"][0]["value"]["contacts"].clone();
+    value["messages"] = inbound["entry"][0]["changes"][0]["value"]["messages"].clone();
+    deliver(&app, &batch.to_string()).await;
+
+    assert_eq!(
+        reload(&app, first.id).await.status,
+        MessageStatus::Delivered
+    );
+    assert_eq!(reload(&app, second.id).await.status, MessageStatus::Read);
+    let received = message::Entity::find()
+        .filter(message::Column::Direction.eq(MessageDirection::Inbound))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(received, 1);
+    let stored = webhook_event::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].processed_at.is_some(), "{:?}", stored[0]);
+    assert_eq!(stored[0].process_attempts, 1);
+}
+
+#[tokio::test]
+async fn a_stored_delivery_that_was_never_applied_is_applied_later() {
+    let app = webhook_app().await;
+    let owner = workspace(&app).await;
+    let (message, _) = accepted_message(&app, &owner, "wamid.OUT-LATE").await;
+    // What a crash between storing a delivery and applying it leaves behind.
+    let body = status("status_delivered", "wamid.OUT-LATE", "x");
+    let stored = webhook_event::ActiveModel {
+        id: Set(entity::new_id()),
+        workspace_id: Set(Some(Uuid::parse_str(&owner.workspace_id).unwrap())),
+        phone_number_id: Set(Some(PHONE_NUMBER_ID.into())),
+        payload_hash: Set("a-crashed-delivery".into()),
+        payload: Set(body),
+        received_at: Set(Utc::now() - chrono::Duration::minutes(1)),
+        processed_at: Set(None),
+        process_attempts: Set(0),
+        process_error: Set(None),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        reload(&app, message.id).await.status,
+        MessageStatus::Pending
+    );
+
+    parley::webhooks::intake::process_pending(&app.db, &parley::events::EventBus::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        reload(&app, message.id).await.status,
+        MessageStatus::Delivered
+    );
+    let applied = webhook_event::Entity::find_by_id(stored.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(applied.processed_at.is_some());
+    assert_eq!(applied.process_attempts, 1);
+}
