@@ -119,42 +119,45 @@ async fn intake(db: &DatabaseConnection, bus: &EventBus, body: &[u8]) -> Result<
         Ok(payload) => Some(Delivery::read(&txn, payload).await?),
         Err(_) => None,
     };
-    let stored = StoredDelivery::new(body, payload.as_ref().ok(), delivery.as_ref());
-    if !stored.insert(&txn).await? {
+    let mut stored = StoredDelivery::new(body, payload.as_ref().ok(), delivery.as_ref());
+    let single = match (&delivery, &payload) {
+        (Some(delivery), _) => delivery.is_single().then_some(delivery),
+        (None, Err(error)) => {
+            stored.note = Some(not_json(error));
+            None
+        }
+        (None, Ok(_)) => None,
+    };
+    let applies_here = single.is_some() || payload.is_err();
+    // Stored as processed when it is applied right here: if applying fails, the transaction
+    // rolls back and it is stored again, unprocessed. That keeps the update that marks it out of
+    // the end of the transaction, where the workspace's event number is locked.
+    if !stored.insert(&txn, applies_here).await? {
         // A duplicate of a delivery already stored.
         return Ok(txn.rollback().await?);
     }
-    let applied = match (&delivery, &payload) {
-        (Some(delivery), _) if delivery.is_single() => {
-            let mut recorded = Vec::new();
-            match delivery.apply_in(&txn, bus, &mut recorded).await {
-                Ok(note) => Some((note, recorded)),
-                Err(error) => {
-                    tracing::warn!(event_id = %stored.id, ?error, "applying a webhook failed; storing it alone");
-                    txn.rollback().await?;
-                    let txn = db::begin_write(db).await?;
-                    stored.insert(&txn).await?;
-                    txn.commit().await?;
-                    return Ok(());
-                }
+    if let Some(delivery) = single {
+        let mut recorded = Vec::new();
+        match delivery.apply_in(&txn, bus, &mut recorded).await {
+            Ok(None) => {}
+            Ok(note) => mark(&txn, stored.id, 1, &Ok(note)).await?,
+            Err(error) => {
+                tracing::warn!(event_id = %stored.id, ?error, "applying a webhook failed; storing it alone");
+                txn.rollback().await?;
+                let txn = db::begin_write(db).await?;
+                stored.insert(&txn, false).await?;
+                txn.commit().await?;
+                return Ok(());
             }
         }
-        (None, Err(error)) => Some((Some(not_json(error)), Vec::new())),
-        _ => None,
-    };
-    match applied {
-        Some((note, recorded)) => {
-            mark(&txn, stored.id, 1, &Ok(note)).await?;
-            txn.commit().await?;
-            bus.committed(recorded);
-        }
-        None => {
-            txn.commit().await?;
-            if let Err(error) = process(db, bus, stored.id).await {
-                // Stored: the retry loop applies it later.
-                tracing::warn!(event_id = %stored.id, ?error, "webhook stored but not applied yet");
-            }
-        }
+        txn.commit().await?;
+        bus.committed(recorded);
+        return Ok(());
+    }
+    txn.commit().await?;
+    if !applies_here && let Err(error) = process(db, bus, stored.id).await {
+        // Stored: the retry loop applies it later.
+        tracing::warn!(event_id = %stored.id, ?error, "webhook stored but not applied yet");
     }
     Ok(())
 }
@@ -165,6 +168,8 @@ struct StoredDelivery<'a> {
     body: &'a [u8],
     workspace_id: Option<Uuid>,
     phone_number_id: Option<String>,
+    /// What applying it skipped, when it is stored as processed.
+    note: Option<String>,
 }
 
 impl<'a> StoredDelivery<'a> {
@@ -178,11 +183,12 @@ impl<'a> StoredDelivery<'a> {
                     .as_str()
                     .map(str::to_owned)
             }),
+            note: None,
         }
     }
 
-    /// Inserts it; false when the same body was stored before.
-    async fn insert(&self, db: &impl ConnectionTrait) -> Result<bool, AppError> {
+    /// Inserts it, as processed or not; false when the same body was stored before.
+    async fn insert(&self, db: &impl ConnectionTrait, processed: bool) -> Result<bool, AppError> {
         let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
             id: Set(self.id),
             workspace_id: Set(self.workspace_id),
@@ -190,9 +196,9 @@ impl<'a> StoredDelivery<'a> {
             payload_hash: Set(hex::encode(Sha256::digest(self.body))),
             payload: Set(String::from_utf8_lossy(self.body).into_owned()),
             received_at: Set(Utc::now()),
-            processed_at: Set(None),
-            process_attempts: Set(0),
-            process_error: Set(None),
+            processed_at: Set(processed.then(Utc::now)),
+            process_attempts: Set(i32::from(processed)),
+            process_error: Set(self.note.clone().filter(|_| processed)),
         })
         .on_conflict(
             OnConflict::column(webhook_event::Column::PayloadHash)
