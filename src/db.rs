@@ -86,6 +86,19 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// A write transaction whose commit does not wait for the disk on Postgres
+/// (`synchronous_commit = off` for it alone): only for work that is done again if a database crash
+/// loses it, such as applying a webhook delivery that is stored durably and stays unprocessed
+/// until this commit marks it. Locks it takes are released without waiting for a flush.
+pub async fn begin_redoable(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+            .await?;
+    }
+    Ok(txn)
+}
+
 /// Whether the database answers a trivial query.
 pub async fn is_reachable(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()

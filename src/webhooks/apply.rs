@@ -133,7 +133,8 @@ impl<'a> Delivery<'a> {
         Ok((!skipped.is_empty()).then(|| skipped.join("; ")))
     }
 
-    /// Applies every change in a transaction of its own.
+    /// Applies every change in a transaction of its own, for a delivery already stored (the
+    /// transactions are redoable: see [`db::begin_redoable`]).
     pub async fn apply_each(
         &self,
         db: &DatabaseConnection,
@@ -141,7 +142,7 @@ impl<'a> Delivery<'a> {
     ) -> Result<Option<String>, AppError> {
         let mut skipped = self.skipped.clone();
         for change in &self.changes {
-            let txn = db::begin_write(db).await?;
+            let txn = db::begin_redoable(db).await?;
             let mut recorded = Vec::new();
             let note = change.apply_in(&txn, bus, &mut recorded).await?;
             txn.commit().await?;

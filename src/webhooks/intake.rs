@@ -17,8 +17,8 @@ use entity::{new_id, webhook_event};
 use hmac::{Hmac, Mac};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use secrecy::ExposeSecret;
@@ -108,30 +108,36 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     }
 }
 
-/// Stores a delivery once (Meta's retries are duplicates) and applies it. A delivery of one status
-/// or message, the common case, is stored, applied and marked in one write transaction. Others,
-/// and any whose applying fails, are stored on their own first and applied after: stored before
-/// the 200 either way.
+/// Stores a delivery once (Meta's retries are duplicates) and applies it; stored before the 200
+/// either way.
+///
+/// On SQLite a delivery of one status or message, the common case, is stored, applied and marked
+/// in one write transaction: there is one writer, and WAL commits do not wait for the disk.
+/// On Postgres the delivery is stored in a transaction of its own, whose commit shares its flush
+/// with concurrent deliveries, then applied in one that does not wait for the flush (see
+/// [`db::begin_redoable`]): applying takes the workspace's event number, locked until the commit,
+/// so a commit that waited for the disk would let one workspace apply one delivery per flush.
+/// Deliveries of several changes, and any whose applying fails, are stored first and applied
+/// after.
 async fn intake(db: &DatabaseConnection, bus: &EventBus, body: &[u8]) -> Result<(), AppError> {
     let payload: Result<Value, _> = serde_json::from_slice(body);
+    let together = db.get_database_backend() == DatabaseBackend::Sqlite;
     let txn = db::begin_write(db).await?;
     let delivery = match &payload {
         Ok(payload) => Some(Delivery::read(&txn, payload).await?),
         Err(_) => None,
     };
     let mut stored = StoredDelivery::new(body, payload.as_ref().ok(), delivery.as_ref());
-    let single = match (&delivery, &payload) {
-        (Some(delivery), _) => delivery.is_single().then_some(delivery),
-        (None, Err(error)) => {
-            stored.note = Some(not_json(error));
-            None
-        }
-        (None, Ok(_)) => None,
-    };
-    let applies_here = single.is_some() || payload.is_err();
+    if let Err(error) = &payload {
+        stored.note = Some(not_json(error));
+    }
+    let single = delivery
+        .as_ref()
+        .filter(|delivery| together && delivery.is_single());
     // Stored as processed when it is applied right here: if applying fails, the transaction
     // rolls back and it is stored again, unprocessed. That keeps the update that marks it out of
     // the end of the transaction, where the workspace's event number is locked.
+    let applies_here = single.is_some() || payload.is_err();
     if !stored.insert(&txn, applies_here).await? {
         // A duplicate of a delivery already stored.
         return Ok(txn.rollback().await?);
@@ -155,9 +161,14 @@ async fn intake(db: &DatabaseConnection, bus: &EventBus, body: &[u8]) -> Result<
         return Ok(());
     }
     txn.commit().await?;
-    if !applies_here && let Err(error) = process(db, bus, stored.id).await {
+    if let Some(delivery) = delivery.filter(|_| !applies_here)
+        && let Err(error) = apply_stored(db, bus, stored.id, 1, &delivery).await
+    {
         // Stored: the retry loop applies it later.
         tracing::warn!(event_id = %stored.id, ?error, "webhook stored but not applied yet");
+        if let Err(error) = mark(db, stored.id, 1, &Err(error)).await {
+            tracing::warn!(event_id = %stored.id, ?error, "recording why a webhook was not applied failed");
+        }
     }
     Ok(())
 }
@@ -260,35 +271,40 @@ pub async fn process(
         Ok(payload) => payload,
         Err(error) => return mark(db, event_id, attempts, &Ok(Some(not_json(&error)))).await,
     };
-    let outcome = apply_stored(db, bus, event_id, attempts, &payload).await;
-    if outcome.is_err() {
+    let applied = match Delivery::read(db, &payload).await {
+        Ok(delivery) => apply_stored(db, bus, event_id, attempts, &delivery).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = applied {
+        let outcome = Err(error);
         mark(db, event_id, attempts, &outcome).await?;
+        return outcome.map(drop);
     }
-    outcome.map(drop)
+    Ok(())
 }
 
-/// Applies a stored delivery and marks it, in one transaction when it is a single change.
+/// Applies a delivery already stored and marks it processed, in one transaction when it is a
+/// single change. Each transaction is redoable: if its commit is lost, the delivery is still
+/// stored unprocessed and is applied again.
 async fn apply_stored(
     db: &DatabaseConnection,
     bus: &EventBus,
     event_id: Uuid,
     attempts: i32,
-    payload: &Value,
-) -> Result<Option<String>, AppError> {
-    let delivery = Delivery::read(db, payload).await?;
+    delivery: &Delivery<'_>,
+) -> Result<(), AppError> {
     if delivery.is_single() {
-        let txn = db::begin_write(db).await?;
+        let txn = db::begin_redoable(db).await?;
         let mut recorded = Vec::new();
         let outcome = Ok(delivery.apply_in(&txn, bus, &mut recorded).await?);
         mark(&txn, event_id, attempts, &outcome).await?;
         txn.commit().await?;
         bus.committed(recorded);
-        outcome
     } else {
         let outcome = Ok(delivery.apply_each(db, bus).await?);
         mark(db, event_id, attempts, &outcome).await?;
-        outcome
     }
+    Ok(())
 }
 
 /// Re-applies deliveries stored but never processed (a crash, a database hiccup), oldest first;
