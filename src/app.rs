@@ -41,6 +41,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub events: EventBus,
     pub statements: db::StatementCounter,
+    /// The running GraphQL subscription executions, shared by identical subscriptions.
+    pub subscriptions: graphql::SharedSubscriptions,
 }
 
 pub struct Application {
@@ -83,6 +85,7 @@ impl Application {
             metrics: telemetry::metrics_handle(),
             events,
             statements,
+            subscriptions: graphql::SharedSubscriptions::default(),
         };
         let dispatcher = match state.config.dispatch_enabled {
             true => Some(Dispatcher::new(

@@ -9,6 +9,7 @@ pub(crate) mod pagination;
 mod query;
 pub mod routes;
 mod schema;
+pub mod shared;
 mod subscription;
 mod ws;
 
@@ -16,6 +17,7 @@ use async_graphql::ID;
 use uuid::Uuid;
 
 pub use schema::{ParleySchema, SchemaDeps, build_schema, sdl};
+pub use shared::SharedSubscriptions;
 
 use crate::error::AppError;
 

@@ -11,17 +11,19 @@
 //! | 4429 | a second `connection_init` |
 //! | 1013 | the client does not read what it is sent: dropped so that it holds nothing up |
 //!
-//! One task per connection polls all of its subscriptions (no task per subscription); writes are
-//! bounded in size and in time, so a slow client is dropped instead of buffering without end.
+//! One task per connection polls all of its subscriptions; identical subscriptions share one
+//! execution (see [`super::shared`]). Writes are bounded in size and in time, and a subscriber
+//! that falls behind its execution's backlog is dropped, so a slow client holds nothing up.
 
-use std::{pin::Pin, time::Duration};
+use std::time::Duration;
 
-use async_graphql::{Request, Response};
+use async_graphql::Request;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::{Stream, StreamExt, stream};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamMap;
 
+use super::shared::{Step, Steps};
 use crate::{app::AppState, auth, auth::Principal, error::AppError};
 
 /// Subscriptions one connection may run at once.
@@ -65,10 +67,6 @@ enum ServerMessage<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         payload: Option<serde_json::Value>,
     },
-    Next {
-        id: &'a str,
-        payload: &'a Response,
-    },
     Error {
         id: &'a str,
         payload: &'a [async_graphql::ServerError],
@@ -92,24 +90,12 @@ impl Close {
     }
 }
 
-type Responses = Pin<Box<dyn Stream<Item = Step> + Send>>;
-
-/// What a subscription's stream yields: a response (the first one told apart, since errors
-/// there mean the operation never started), or its end.
-enum Step {
-    Response {
-        first: bool,
-        response: Box<Response>,
-    },
-    Done,
-}
-
 struct Connection {
     socket: WebSocket,
     state: AppState,
     /// `None` until `connection_init`; then the principal, if the payload carried a credential.
     acknowledged: Option<Option<Principal>>,
-    subscriptions: StreamMap<String, Responses>,
+    subscriptions: StreamMap<String, Steps>,
 }
 
 /// Serves one `graphql-transport-ws` connection until either side closes it.
@@ -218,21 +204,12 @@ impl Connection {
                         .await
                         .map_err(|_| Close::slow());
                 }
-                let request = match principal {
-                    Some(principal) => payload.data(principal.clone()),
-                    None => *payload,
-                };
-                let responses = self
-                    .state
-                    .schema
-                    .execute_stream(request)
-                    .enumerate()
-                    .map(|(index, response)| Step::Response {
-                        first: index == 0,
-                        response: Box::new(response),
-                    })
-                    .chain(stream::once(async { Step::Done }));
-                self.subscriptions.insert(id, Box::pin(responses));
+                let steps = self.state.subscriptions.subscribe(
+                    &self.state.schema,
+                    principal.as_ref(),
+                    *payload,
+                );
+                self.subscriptions.insert(id, steps);
             }
             ClientMessage::Complete { id } => {
                 self.subscriptions.remove(&id);
@@ -243,27 +220,23 @@ impl Connection {
 
     /// Sends one subscription's step to the client. `Err(None)` when the client is gone.
     async fn forward(&mut self, id: &str, step: Step) -> Result<(), Option<Close>> {
+        let quoted = serde_json::to_string(id).map_err(|_| None)?;
         let sent = match step {
-            // Errors before any data: the operation never ran (invalid, or refused).
-            Step::Response {
-                first: true,
-                response,
-            } if response.data == async_graphql::Value::Null && response.is_err() => {
-                self.subscriptions.remove(id);
-                self.send(&ServerMessage::Error {
-                    id,
-                    payload: &response.errors,
-                })
+            Step::Next(payload) => {
+                self.send_text(format!(
+                    r#"{{"type":"next","id":{quoted},"payload":{payload}}}"#
+                ))
                 .await
             }
-            Step::Response { response, .. } => {
-                self.send(&ServerMessage::Next {
-                    id,
-                    payload: &response,
-                })
+            Step::Error(errors) => {
+                self.subscriptions.remove(id);
+                self.send_text(format!(
+                    r#"{{"type":"error","id":{quoted},"payload":{errors}}}"#
+                ))
                 .await
             }
             Step::Done => self.send(&ServerMessage::Complete { id }).await,
+            Step::Lagged => Err(true),
         };
         sent.map_err(|slow| slow.then(Close::slow))
     }
@@ -272,6 +245,10 @@ impl Connection {
     /// one that is gone.
     async fn send(&mut self, message: &ServerMessage<'_>) -> Result<(), bool> {
         let text = serde_json::to_string(message).map_err(|_| false)?;
+        self.send_text(text).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), bool> {
         match tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::text(text))).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(false),

@@ -90,6 +90,8 @@ pub struct TestApp {
     pub events: parley::events::EventBus,
     /// Statements the server has run on its database so far.
     pub statements: parley::db::StatementCounter,
+    /// The server's running subscription executions.
+    pub subscriptions: parley::graphql::SharedSubscriptions,
     pub test_db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -117,6 +119,7 @@ impl TestApp {
         let db = app.state().db.clone();
         let events = app.state().events.clone();
         let statements = app.state().statements.clone();
+        let subscriptions = app.state().subscriptions.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
             stopped.await.ok();
@@ -127,6 +130,7 @@ impl TestApp {
             db,
             events,
             statements,
+            subscriptions,
             test_db,
             stop: Some(stop),
             server: Some(server),

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 
 use crate::{
-    helpers::{Session, TestApp},
+    helpers::{Session, TestApp, eventually},
     webhooks::{APP_SECRET, accepted_message, deliver, fixture, status, webhook_app, workspace},
 };
 
@@ -158,6 +158,80 @@ async fn status_events_reach_their_workspace_only_within_a_second() {
     deliver(&app, &status("status_sent", "wamid.SUB1", "")).await;
     assert_eq!(ours.receive(QUIET).await, None);
     assert_eq!(theirs.receive(QUIET).await, None);
+}
+
+#[tokio::test]
+async fn identical_subscriptions_share_one_execution_and_each_gets_every_event() {
+    let app = webhook_app().await;
+    let owner = workspace(&app).await;
+    let teammate = app.add_member(&owner, "bo@acme.example", "MEMBER").await;
+    let (message, _) = accepted_message(&app, &owner, "wamid.SHARED").await;
+
+    // The owner in two tabs, one of them subscribed twice; a teammate with the same query.
+    let mut first_tab = Client::signed_in(&app, &owner).await;
+    first_tab.subscribe("a", STATUS_CHANGED, json!({})).await;
+    first_tab.subscribe("b", STATUS_CHANGED, json!({})).await;
+    let mut second_tab = Client::signed_in(&app, &owner).await;
+    second_tab.subscribe("c", STATUS_CHANGED, json!({})).await;
+    let mut teammate_tab = Client::signed_in(&app, &teammate).await;
+    teammate_tab.subscribe("d", STATUS_CHANGED, json!({})).await;
+    // The owner's three share one execution; the teammate, another principal, has its own.
+    eventually(WITHIN, || async {
+        (app.subscriptions.running() == 2).then_some(())
+    })
+    .await;
+
+    deliver(&app, &status("status_sent", "wamid.SHARED", "")).await;
+    let mut heard = Vec::new();
+    for (client, count) in [
+        (&mut first_tab, 2),
+        (&mut second_tab, 1),
+        (&mut teammate_tab, 1),
+    ] {
+        for _ in 0..count {
+            let next = client
+                .receive(WITHIN)
+                .await
+                .expect("an event within a second");
+            assert_eq!(next["type"], "next", "{next}");
+            let event = &next["payload"]["data"]["messageStatusChanged"];
+            assert_eq!(event["status"], "SENT", "{next}");
+            assert_eq!(event["message"]["id"], message.id.to_string(), "{next}");
+            heard.push(next["id"].as_str().unwrap().to_owned());
+        }
+    }
+    heard.sort();
+    assert_eq!(heard, ["a", "b", "c", "d"]);
+
+    // One tab closing leaves the others subscribed; when every subscriber has gone, so have the
+    // executions.
+    drop(first_tab);
+    deliver(&app, &status("status_delivered", "wamid.SHARED", "")).await;
+    let payload = second_tab.next_for("c").await;
+    assert_eq!(
+        payload["data"]["messageStatusChanged"]["status"], "DELIVERED",
+        "{payload}"
+    );
+    drop(second_tab);
+    drop(teammate_tab);
+    eventually(Duration::from_secs(5), || async {
+        (app.subscriptions.running() == 0).then_some(())
+    })
+    .await;
+
+    // Identical subscriptions that cannot start both hear why.
+    let mut tab = Client::signed_in(&app, &owner).await;
+    let invalid = "subscription { messageStatusChanged { noSuchField } }";
+    tab.subscribe("x", invalid, json!({})).await;
+    tab.subscribe("y", invalid, json!({})).await;
+    let mut refused = Vec::new();
+    for _ in 0..2 {
+        let error = tab.receive(WITHIN).await.expect("an error within a second");
+        assert_eq!(error["type"], "error", "{error}");
+        refused.push(error["id"].as_str().unwrap().to_owned());
+    }
+    refused.sort();
+    assert_eq!(refused, ["x", "y"]);
 }
 
 #[tokio::test]
