@@ -28,6 +28,7 @@ use crate::{
     error::AppError,
     events::EventBus,
     graphql::{self, ParleySchema},
+    outbound::worker::DeliveryWorker,
     rest, telemetry, webhooks,
 };
 
@@ -46,6 +47,7 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     dispatcher: Option<Dispatcher>,
+    webhook_worker: Option<DeliveryWorker>,
     router: Router,
     state: AppState,
     addr: SocketAddr,
@@ -93,9 +95,18 @@ impl Application {
             )?),
             false => None,
         };
+        let webhook_worker = match state.config.outbound_webhooks.enabled {
+            true => Some(DeliveryWorker::new(
+                state.db.clone(),
+                state.secrets.clone(),
+                &state.config,
+            )?),
+            false => None,
+        };
         Ok(Self {
             listener,
             dispatcher,
+            webhook_worker,
             router: router(state.clone()),
             state,
             addr,
@@ -122,6 +133,7 @@ impl Application {
             self.state.events.clone(),
         ));
         let dispatcher = self.dispatcher.map(Dispatcher::spawn);
+        let webhook_worker = self.webhook_worker.map(DeliveryWorker::spawn);
         let grace = self.state.config.shutdown_grace();
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
@@ -141,6 +153,9 @@ impl Application {
         listener.abort();
         if let Some(dispatcher) = dispatcher {
             dispatcher.stop(grace).await;
+        }
+        if let Some(worker) = webhook_worker {
+            worker.stop(grace).await;
         }
         result
     }

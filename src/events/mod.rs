@@ -219,6 +219,8 @@ impl EventBus {
         })
         .exec_without_returning(txn)
         .await?;
+        // The workspace's outbound webhook endpoints hear about it in the same transaction.
+        crate::outbound::enqueue_event(txn, &event, occurred_at).await?;
         if backend == DatabaseBackend::Postgres {
             let notification = serde_json::to_string(&Notification {
                 origin: self.origin,
