@@ -570,3 +570,132 @@ async fn loopback_is_refused_at_delivery_time_without_the_switch() {
     assert_eq!(logged[0]["lastResponseCode"], Value::Null);
     assert!(receiver.all().is_empty());
 }
+
+/// Workspace A's endpoint and a pending delivery of it (nothing delivers in the isolation tests).
+async fn an_endpoint_with_a_delivery(app: &TestApp, a: &Session) -> (String, String) {
+    let (endpoint, _) =
+        create_endpoint(app, a, "https://crm.example.com/hook", &["CONTACT_CREATED"]).await;
+    upsert_contact(
+        app,
+        a,
+        &format!("+4477009{:06}", Uuid::now_v7().as_u128() % 1_000_000),
+    )
+    .await;
+    let delivery = deliveries(app, a, &endpoint).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (endpoint, delivery)
+}
+
+/// The endpoint and delivery as A sees them, to check that B changed nothing.
+async fn snapshot(app: &TestApp, a: &Session, endpoint: &str) -> (Value, Vec<Value>) {
+    let response = app
+        .graphql_as(
+            &a.token,
+            "{ webhookEndpoints { edges { node { id url events enabled description updatedAt } } } }",
+            json!({}),
+        )
+        .await;
+    let node = response["data"]["webhookEndpoints"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"].clone())
+        .find(|node| node["id"] == endpoint)
+        .unwrap_or(Value::Null);
+    (node, deliveries(app, a, endpoint).await)
+}
+
+/// tests/it/isolation.rs's case for every webhook field: B's member and B's key (with
+/// `webhooks:manage`), given A's ids, get `not_found` and change nothing.
+pub async fn isolation_case(
+    app: &TestApp,
+    a: &Session,
+    b: &Session,
+    b_key: &str,
+    field: &str,
+) -> bool {
+    let (endpoint, delivery) = an_endpoint_with_a_delivery(app, a).await;
+    let (document, id) = match field {
+        "Query.webhookDeliveries" => (
+            "query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }",
+            &endpoint,
+        ),
+        "Mutation.updateWebhookEndpoint" => (
+            "mutation($id: ID!) { updateWebhookEndpoint(id: $id,
+                input: {url: \"https://evil.example.com/\", events: [MESSAGE_RECEIVED]}) { id } }",
+            &endpoint,
+        ),
+        "Mutation.disableWebhookEndpoint" => (
+            "mutation($id: ID!) { disableWebhookEndpoint(id: $id) { id } }",
+            &endpoint,
+        ),
+        "Mutation.enableWebhookEndpoint" => (
+            "mutation($id: ID!) { enableWebhookEndpoint(id: $id) { id } }",
+            &endpoint,
+        ),
+        "Mutation.deleteWebhookEndpoint" => (
+            "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }",
+            &endpoint,
+        ),
+        "Mutation.rotateWebhookSecret" => (
+            "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+            &endpoint,
+        ),
+        "Mutation.redeliverWebhook" => (
+            "mutation($id: ID!) { redeliverWebhook(id: $id) { id } }",
+            &delivery,
+        ),
+        _ => return false,
+    };
+    let before = snapshot(app, a, &endpoint).await;
+    let secret_before = secret_of(app, &endpoint).await;
+    for credential in [b.token.as_str(), b_key] {
+        for id in [id.clone(), Uuid::now_v7().to_string()] {
+            let response = app
+                .graphql_as(credential, document, json!({"id": id}))
+                .await;
+            assert_eq!(
+                error_code(&response),
+                Some("not_found"),
+                "{field}: {response}"
+            );
+        }
+    }
+    assert_eq!(
+        snapshot(app, a, &endpoint).await,
+        before,
+        "{field} changed A's endpoint"
+    );
+    assert_eq!(secret_of(app, &endpoint).await, secret_before, "{field}");
+    true
+}
+
+async fn secret_of(app: &TestApp, endpoint: &str) -> Vec<u8> {
+    use sea_orm::EntityTrait;
+    entity::webhook_endpoint::Entity::find_by_id(Uuid::parse_str(endpoint).unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .secret_encrypted
+}
+
+/// B's `webhookEndpoints` never lists A's endpoints.
+pub async fn lists_isolation(app: &TestApp, a: &Session, others: &[&str]) {
+    let (endpoint, _) = an_endpoint_with_a_delivery(app, a).await;
+    let query = "{ webhookEndpoints { edges { node { id } } } }";
+    for credential in others {
+        let response = app.graphql_as(credential, query, json!({})).await;
+        let edges = response["data"]["webhookEndpoints"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{response}"));
+        assert!(
+            edges.iter().all(|edge| edge["node"]["id"] != endpoint),
+            "{response}"
+        );
+    }
+    let own = app.graphql_as(&a.token, query, json!({})).await;
+    assert!(own.to_string().contains(&endpoint), "A sees its own");
+}
