@@ -20,7 +20,7 @@ use entity::{
 use rand::Rng;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Order, QueryFilter,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Order, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query},
 };
 use secrecy::ExposeSecret;
@@ -87,6 +87,12 @@ impl DeliveryWorker {
         config: &Config,
     ) -> anyhow::Result<Self> {
         let settings = config.outbound_webhooks.clone();
+        if settings.allow_loopback {
+            tracing::warn!(
+                "PARLEY_OUTBOUND_WEBHOOKS_ALLOW_LOOPBACK is on: webhooks may reach this host over \
+                 http; it is meant for tests only"
+            );
+        }
         let client = address::client(
             Duration::from_millis(settings.timeout_ms),
             settings.allow_loopback,
@@ -157,6 +163,17 @@ impl DeliveryWorker {
             return Ok(Vec::new());
         }
         let now = Utc::now();
+        // A read first: an idle server must not take SQLite's write lock every poll (an UPDATE
+        // takes it even when it matches nothing).
+        let any_due = self
+            .any(
+                webhook_delivery::Column::State.eq(WebhookDeliveryState::Pending),
+                webhook_delivery::Column::NextAttemptAt.lte(now),
+            )
+            .await?;
+        if !any_due {
+            return Ok(Vec::new());
+        }
         let lease = self.settings.timeout_ms.saturating_add(30_000);
         let lease_until =
             now + chrono::Duration::milliseconds(i64::try_from(lease).unwrap_or(i64::MAX / 2));
@@ -200,9 +217,36 @@ impl DeliveryWorker {
             .await
     }
 
+    /// Whether any delivery matches both conditions (a read, for the idle case).
+    async fn any(
+        &self,
+        state: sea_orm::sea_query::SimpleExpr,
+        time: sea_orm::sea_query::SimpleExpr,
+    ) -> Result<bool, DbErr> {
+        let found: Option<Uuid> = webhook_delivery::Entity::find()
+            .select_only()
+            .column(webhook_delivery::Column::Id)
+            .filter(state)
+            .filter(time)
+            .limit(1)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// DELIVERING past its lease → PENDING, due now.
     async fn expire_leases(&self) -> Result<(), DbErr> {
         let now = Utc::now();
+        let any_expired = self
+            .any(
+                webhook_delivery::Column::State.eq(WebhookDeliveryState::Delivering),
+                webhook_delivery::Column::LeaseExpiresAt.lt(now),
+            )
+            .await?;
+        if !any_expired {
+            return Ok(());
+        }
         let expired = webhook_delivery::Entity::update_many()
             .col_expr(
                 webhook_delivery::Column::State,

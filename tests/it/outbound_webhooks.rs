@@ -119,7 +119,7 @@ async fn hooks_app() -> TestApp {
         let hooks = &mut config.outbound_webhooks;
         hooks.enabled = true;
         hooks.allow_loopback = true;
-        hooks.poll_ms = 20;
+        hooks.poll_ms = 50;
         hooks.timeout_ms = 2_000;
         hooks.retry_base_ms = 300;
         hooks.retry_max_delay_ms = 5_000;
@@ -269,7 +269,7 @@ async fn sends_and_inbound_messages_produce_their_events() {
         config.dispatch_enabled = true;
         config.outbound_webhooks.enabled = true;
         config.outbound_webhooks.allow_loopback = true;
-        config.outbound_webhooks.poll_ms = 20;
+        config.outbound_webhooks.poll_ms = 50;
     })
     .await;
     let owner = crate::webhooks::workspace(&app).await;
@@ -418,7 +418,7 @@ async fn an_endpoint_failing_for_too_long_is_disabled_with_its_reason() {
         let hooks = &mut config.outbound_webhooks;
         hooks.enabled = true;
         hooks.allow_loopback = true;
-        hooks.poll_ms = 20;
+        hooks.poll_ms = 50;
         hooks.retry_base_ms = 100;
         hooks.retry_max_delay_ms = 200;
         hooks.disable_after_secs = 1;
@@ -553,7 +553,7 @@ async fn loopback_is_refused_at_delivery_time_without_the_switch() {
     let (endpoint, _) = create_endpoint(&registering, &owner, &url, &["CONTACT_CREATED"]).await;
     let delivering = TestApp::spawn_on(registering.test_db.share(), |config| {
         config.outbound_webhooks.enabled = true;
-        config.outbound_webhooks.poll_ms = 20;
+        config.outbound_webhooks.poll_ms = 50;
         config.outbound_webhooks.retry_base_ms = 60_000;
         config.outbound_webhooks.retry_max_delay_ms = 60_000;
     })
