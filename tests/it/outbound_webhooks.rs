@@ -50,6 +50,8 @@ impl Receiver {
         receiver.script.lock().unwrap().extend(script);
         let app = Router::new()
             .route("/hook", post(receive))
+            .route("/redirect", post(redirect))
+            .route("/slow", post(slow))
             .with_state(receiver.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -94,6 +96,27 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
     });
     let code = receiver.script.lock().unwrap().pop_front().unwrap_or(200);
     StatusCode::from_u16(code).unwrap()
+}
+
+/// Sends the client on to `/hook` of the same receiver: a client following redirects would
+/// deliver there.
+async fn redirect(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, [(&'static str, String); 1]) {
+    let host = headers["host"].to_str().unwrap().to_owned();
+    receive(State(receiver), headers, body).await;
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [("location", format!("http://{host}/hook"))],
+    )
+}
+
+/// Answers after longer than the tests' delivery timeout.
+async fn slow() -> StatusCode {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    StatusCode::OK
 }
 
 /// Checks `Parley-Signature` the way a receiver would: HMAC-SHA256(secret, "<t>.<body>"), with a
@@ -698,4 +721,55 @@ pub async fn lists_isolation(app: &TestApp, a: &Session, others: &[&str]) {
     }
     let own = app.graphql_as(&a.token, query, json!({})).await;
     assert!(own.to_string().contains(&endpoint), "A sees its own");
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_slow_endpoints_time_out() {
+    let app = TestApp::spawn_with(|config| {
+        let hooks = &mut config.outbound_webhooks;
+        hooks.enabled = true;
+        hooks.allow_loopback = true;
+        hooks.poll_ms = 50;
+        hooks.timeout_ms = 500;
+        hooks.retry_base_ms = 60_000;
+        hooks.retry_max_delay_ms = 60_000;
+    })
+    .await;
+    let owner = app.sign_up("Acme", "ada@acme.example").await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    let (redirecting, _) = create_endpoint(
+        &app,
+        &owner,
+        &url.replace("/hook", "/redirect"),
+        &["CONTACT_CREATED"],
+    )
+    .await;
+    let (slow, _) = create_endpoint(
+        &app,
+        &owner,
+        &url.replace("/hook", "/slow"),
+        &["CONTACT_CREATED"],
+    )
+    .await;
+    upsert_contact(&app, &owner, "+447700900123").await;
+    for (endpoint, expected_code, expected_error) in [
+        (
+            &redirecting,
+            json!(307),
+            "HTTP 307: redirects are not followed",
+        ),
+        (&slow, Value::Null, "timed out after 500 ms"),
+    ] {
+        let logged = eventually(Duration::from_secs(10), || async {
+            let logged = deliveries(&app, &owner, endpoint).await;
+            (logged.len() == 1 && logged[0]["attempts"] == 1 && logged[0]["status"] == "PENDING")
+                .then_some(logged)
+        })
+        .await;
+        assert_eq!(logged[0]["lastResponseCode"], expected_code, "{logged:?}");
+        assert_eq!(logged[0]["lastError"], expected_error, "{logged:?}");
+        assert!(logged[0]["nextAttemptAt"].is_string());
+    }
+    // Only the redirecting route was reached, once: the client did not follow to /hook.
+    assert_eq!(receiver.all().len(), 1);
 }
