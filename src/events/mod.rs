@@ -10,6 +10,9 @@
 //!
 //! Transient events (a send queued, an attempt claimed) are broadcast in this process only and
 //! carry no number.
+//!
+//! Recording a durable event also queues it for the workspace's outbound webhook endpoints that
+//! subscribed to it, in the same transaction (`crate::outbound`).
 
 mod follow;
 mod listen;
