@@ -28,6 +28,7 @@ use crate::{
     error::AppError,
     events::EventBus,
     graphql::{self, ParleySchema},
+    outbound::worker::DeliveryWorker,
     rest, telemetry, webhooks,
 };
 
@@ -48,6 +49,7 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     dispatcher: Option<Dispatcher>,
+    webhook_worker: Option<DeliveryWorker>,
     router: Router,
     state: AppState,
     addr: SocketAddr,
@@ -96,9 +98,18 @@ impl Application {
             )?),
             false => None,
         };
+        let webhook_worker = match state.config.outbound_webhooks.enabled {
+            true => Some(DeliveryWorker::new(
+                state.db.clone(),
+                state.secrets.clone(),
+                &state.config,
+            )?),
+            false => None,
+        };
         Ok(Self {
             listener,
             dispatcher,
+            webhook_worker,
             router: router(state.clone()),
             state,
             addr,
@@ -125,6 +136,7 @@ impl Application {
             self.state.events.clone(),
         ));
         let dispatcher = self.dispatcher.map(Dispatcher::spawn);
+        let webhook_worker = self.webhook_worker.map(DeliveryWorker::spawn);
         let grace = self.state.config.shutdown_grace();
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
@@ -144,6 +156,9 @@ impl Application {
         listener.abort();
         if let Some(dispatcher) = dispatcher {
             dispatcher.stop(grace).await;
+        }
+        if let Some(worker) = webhook_worker {
+            worker.stop(grace).await;
         }
         result
     }

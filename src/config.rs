@@ -62,6 +62,84 @@ pub struct Config {
     pub graph_api_timeout_ms: u64,
     /// Gap between the sandbox's sent, delivered and read statuses.
     pub sandbox_status_delay_ms: u64,
+    /// Outbound webhooks: see [`OutboundWebhooks`].
+    #[serde(flatten)]
+    pub outbound_webhooks: OutboundWebhooks,
+}
+
+/// Outbound webhook delivery (`PARLEY_OUTBOUND_WEBHOOKS_*`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OutboundWebhooks {
+    /// Whether this process delivers outbound webhooks (several processes may).
+    #[serde(rename = "outbound_webhooks_enabled")]
+    pub enabled: bool,
+    /// TEST ONLY: also allow `http` and loopback addresses (127.0.0.1, ::1) as endpoints, so that
+    /// tests can receive deliveries locally. Never turn it on in production.
+    #[serde(rename = "outbound_webhooks_allow_loopback")]
+    pub allow_loopback: bool,
+    /// Timeout of one delivery request, connection included.
+    #[serde(rename = "outbound_webhooks_timeout_ms")]
+    pub timeout_ms: u64,
+    /// The first retry's delay; each next one doubles (plus up to 25% jitter).
+    #[serde(rename = "outbound_webhooks_retry_base_ms")]
+    pub retry_base_ms: u64,
+    /// The longest delay between two tries.
+    #[serde(rename = "outbound_webhooks_retry_max_delay_ms")]
+    pub retry_max_delay_ms: u64,
+    /// Tries of one delivery before it is FAILED (the defaults span about 38 hours).
+    #[serde(rename = "outbound_webhooks_max_attempts")]
+    pub max_attempts: u32,
+    /// An endpoint whose deliveries have failed, without a success, for this long is disabled.
+    #[serde(rename = "outbound_webhooks_disable_after_secs")]
+    pub disable_after_secs: u64,
+    /// How often workers look for due deliveries.
+    #[serde(rename = "outbound_webhooks_poll_ms")]
+    pub poll_ms: u64,
+    /// Deliveries in flight at once, per process.
+    #[serde(rename = "outbound_webhooks_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for OutboundWebhooks {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_loopback: false,
+            timeout_ms: 10_000,
+            // 1, 2, 4, … 256 minutes, then every 6 hours: 15 tries over about 38 hours.
+            retry_base_ms: 60_000,
+            retry_max_delay_ms: 6 * 60 * 60 * 1000,
+            max_attempts: 15,
+            disable_after_secs: 5 * 24 * 60 * 60,
+            poll_ms: 1_000,
+            concurrency: 8,
+        }
+    }
+}
+
+impl OutboundWebhooks {
+    fn validate(&self) -> Result<(), String> {
+        if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
+            return Err("PARLEY_OUTBOUND_WEBHOOKS_TIMEOUT_MS must be between 1 and 60000".into());
+        }
+        if self.retry_base_ms == 0 || self.retry_max_delay_ms < self.retry_base_ms {
+            return Err(
+                "PARLEY_OUTBOUND_WEBHOOKS_RETRY_BASE_MS must be > 0 and at most \
+                        PARLEY_OUTBOUND_WEBHOOKS_RETRY_MAX_DELAY_MS"
+                    .into(),
+            );
+        }
+        if self.max_attempts == 0 || self.max_attempts > 100 {
+            return Err("PARLEY_OUTBOUND_WEBHOOKS_MAX_ATTEMPTS must be between 1 and 100".into());
+        }
+        if self.poll_ms == 0 || self.concurrency == 0 || self.concurrency > 256 {
+            return Err("PARLEY_OUTBOUND_WEBHOOKS_POLL_MS must be > 0 and \
+                        PARLEY_OUTBOUND_WEBHOOKS_CONCURRENCY between 1 and 256"
+                .into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -102,6 +180,7 @@ impl Default for Config {
             pair_spacing_ms: 6_000,
             graph_api_timeout_ms: 20_000,
             sandbox_status_delay_ms: 1000,
+            outbound_webhooks: OutboundWebhooks::default(),
         }
     }
 }
@@ -180,6 +259,9 @@ impl Config {
         if self.database_max_connections == 0 {
             return invalid("PARLEY_DATABASE_MAX_CONNECTIONS must be at least 1".into());
         }
+        self.outbound_webhooks
+            .validate()
+            .map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
@@ -238,6 +320,10 @@ mod tests {
             assert_eq!(config.listen.port(), 9100);
             assert_eq!(config.signup, SignupMode::Closed);
             assert_eq!(config.graph_api_version, "v22.0");
+            assert!(!config.outbound_webhooks.allow_loopback);
+            jail.set_env("PARLEY_OUTBOUND_WEBHOOKS_RETRY_BASE_MS", "250");
+            let config = Config::load(Path::new("parley.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(config.outbound_webhooks.retry_base_ms, 250);
             assert_eq!(
                 config.jwt_secret.unwrap().expose_secret(),
                 "12345678901234567890123456789012345"

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod outbound;
 pub mod ratelimit;
 pub mod rest;
 pub mod seed;

@@ -12,6 +12,8 @@ pub mod sender;
 pub mod sender_contact_pair;
 pub mod sender_daily_count;
 pub mod server_setting;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 pub mod webhook_event;
 pub mod workspace;
 pub mod workspace_event;
@@ -56,6 +58,8 @@ workspace_scoped!(
     message,
     send_attempt,
     sender,
+    webhook_delivery,
+    webhook_endpoint,
     workspace_event
 );
 

@@ -199,11 +199,17 @@ fn check_name(name: &str) -> Result<(), MediaUrlError> {
 }
 
 fn check_ip(ip: IpAddr) -> Result<(), MediaUrlError> {
-    let forbidden = match ip {
+    forbidden_address(ip).map_or(Ok(()), |kind| Err(MediaUrlError::ForbiddenAddress(kind)))
+}
+
+/// What kind of forbidden address `ip` is under the media-URL rules, or `None` for a public one:
+/// for whatever connects to a resolved name (outbound webhooks), which must judge the addresses
+/// it is about to reach by the same rules.
+pub fn forbidden_address(ip: IpAddr) -> Option<ForbiddenAddress> {
+    match ip {
         IpAddr::V4(ip) => classify_v4(ip),
         IpAddr::V6(ip) => classify_v6(ip),
-    };
-    forbidden.map_or(Ok(()), |kind| Err(MediaUrlError::ForbiddenAddress(kind)))
+    }
 }
 
 /// What kind of forbidden address `ip` is, or `None` for a public one.

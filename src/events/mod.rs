@@ -10,6 +10,9 @@
 //!
 //! Transient events (a send queued, an attempt claimed) are broadcast in this process only and
 //! carry no number.
+//!
+//! Recording a durable event also queues it for the workspace's outbound webhook endpoints that
+//! subscribed to it, in the same transaction (`crate::outbound`).
 
 mod follow;
 mod listen;
@@ -219,6 +222,8 @@ impl EventBus {
         })
         .exec_without_returning(txn)
         .await?;
+        // The workspace's outbound webhook endpoints hear about it in the same transaction.
+        crate::outbound::enqueue_event(txn, &event, occurred_at).await?;
         if backend == DatabaseBackend::Postgres {
             let notification = serde_json::to_string(&Notification {
                 origin: self.origin,

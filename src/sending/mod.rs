@@ -456,6 +456,9 @@ pub(crate) async fn find_or_create_contact(
         .one(txn)
         .await?
         .ok_or(DbErr::RecordNotFound("contact just upserted".into()))?;
+    if inserted == 1 {
+        crate::outbound::contact_created(txn, &contact).await?;
+    }
     Ok((contact, inserted == 1))
 }
 
@@ -477,7 +480,7 @@ pub(crate) async fn find_or_create_conversation(
     if let Some(conversation) = open().one(txn).await? {
         return Ok(conversation);
     }
-    conversation::Entity::insert(conversation::ActiveModel {
+    let opened = conversation::Entity::insert(conversation::ActiveModel {
         id: Set(new_id()),
         workspace_id: Set(workspace_id),
         sender_id: Set(sender_id),
@@ -495,8 +498,12 @@ pub(crate) async fn find_or_create_conversation(
     .on_conflict(OnConflict::new().do_nothing().to_owned())
     .exec_without_returning(txn)
     .await?;
-    open()
+    let conversation = open()
         .one(txn)
         .await?
-        .ok_or(DbErr::RecordNotFound("conversation just opened".into()))
+        .ok_or(DbErr::RecordNotFound("conversation just opened".into()))?;
+    if opened == 1 {
+        crate::outbound::conversation_created(txn, &conversation).await?;
+    }
+    Ok(conversation)
 }

@@ -58,6 +58,12 @@ impl TestDb {
             dispatch_enabled: false,
             dispatch_poll_ms: 50,
             sandbox_status_delay_ms: 20,
+            // Off like the dispatcher (its polling would show in statement counts); the outbound
+            // webhook tests turn it on.
+            outbound_webhooks: parley::config::OutboundWebhooks {
+                enabled: false,
+                ..Default::default()
+            },
             ..Config::default()
         }
     }

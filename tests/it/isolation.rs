@@ -429,6 +429,10 @@ async fn graphql_case(app: &TestApp, w: &World, field: &str) -> bool {
                 before
             );
         }
+        field if field.to_lowercase().contains("webhook") => {
+            return crate::outbound_webhooks::isolation_case(app, &w.a, &w.b, &w.b_key, field)
+                .await;
+        }
         _ => return false,
     }
     true
@@ -561,4 +565,5 @@ async fn lists_show_only_the_callers_workspace() {
         let own = app.graphql_as(&w.a.token, &query, json!({})).await;
         assert!(own.to_string().contains(a_id), "{list}: A sees its own");
     }
+    crate::outbound_webhooks::lists_isolation(&app, &w.a, &[&w.b.token, &w.b_key]).await;
 }

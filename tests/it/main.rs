@@ -14,6 +14,7 @@ mod isolation;
 mod limits;
 mod logs;
 mod ops;
+mod outbound_webhooks;
 mod ratelimit;
 mod read_side;
 mod read_side_scale;

@@ -6,6 +6,7 @@ mod contact;
 mod conversation;
 mod message;
 mod sender;
+mod webhook;
 
 use async_graphql::MergedObject;
 
@@ -17,4 +18,5 @@ pub struct Mutation(
     conversation::ConversationMutation,
     message::MessageMutation,
     sender::SenderMutation,
+    webhook::WebhookMutation,
 );

@@ -8,6 +8,7 @@ mod member;
 mod message;
 mod send_attempt;
 mod sender;
+mod webhook;
 mod workspace;
 
 pub use api_key::ApiKey;
@@ -17,6 +18,9 @@ pub use member::{Member, Role};
 pub use message::{Message, MessageDirection, MessageStatus, MessageType};
 pub use send_attempt::{SendAttempt, SendAttemptStatus};
 pub use sender::{Sender, SenderKind, SenderStatus};
+pub use webhook::{
+    WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointWithSecret,
+};
 pub use workspace::Workspace;
 
 /// Phone digits as clients write them: E.164 with a leading `+`.

@@ -5,6 +5,7 @@ mod contact;
 mod conversation;
 mod message;
 mod viewer;
+mod webhook;
 
 use async_graphql::MergedObject;
 
@@ -15,4 +16,5 @@ pub struct Query(
     contact::ContactQuery,
     conversation::ConversationQuery,
     message::MessageQuery,
+    webhook::WebhookQuery,
 );
