@@ -9,6 +9,7 @@ mod m20261121_000003_sending;
 mod m20261122_000004_sender_contact_pairs;
 mod m20261122_000005_workspace_events;
 mod m20261122_000006_read_side;
+mod m20261122_000008_templates_auto_reply;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_sender_contact_pairs::Migration),
             Box::new(m20261122_000005_workspace_events::Migration),
             Box::new(m20261122_000006_read_side::Migration),
+            Box::new(m20261122_000008_templates_auto_reply::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::status::{StatusUpdate, apply_status, resolve_unknown_delivery};
 use crate::{
+    config::Config,
     error::AppError,
     events::EventBus,
     whatsapp::{
@@ -23,9 +24,11 @@ use crate::{
 pub async fn apply_delivery(
     db: &DatabaseConnection,
     bus: &EventBus,
+    config: &Config,
     payload: &Value,
 ) -> Result<Option<String>, AppError> {
     let mut skipped = Vec::new();
+    skipped.extend(apply_template_changes(db, payload).await?);
     let changes = payload["entry"]
         .as_array()
         .into_iter()
@@ -51,13 +54,33 @@ pub async fn apply_delivery(
         }
         for message in value["messages"].as_array().into_iter().flatten() {
             if let Some(note) =
-                super::receive::receive_message(db, bus, &sender, value, message).await?
+                super::receive::receive_message(db, bus, config, &sender, value, message).await?
             {
                 skipped.push(note);
             }
         }
     }
     Ok((!skipped.is_empty()).then(|| skipped.join("; ")))
+}
+
+/// Template status changes (`message_template_status_update`), which name the Business Account
+/// by the entry's id instead of a phone number.
+async fn apply_template_changes(
+    db: &DatabaseConnection,
+    payload: &Value,
+) -> Result<Vec<String>, AppError> {
+    let mut notes = Vec::new();
+    for entry in payload["entry"].as_array().into_iter().flatten() {
+        let waba_id = entry["id"].as_str().unwrap_or_default();
+        for change in entry["changes"].as_array().into_iter().flatten() {
+            if change["field"] != "message_template_status_update" {
+                continue;
+            }
+            let value = &change["value"];
+            notes.extend(crate::templates::apply_status_update(db, waba_id, value).await?);
+        }
+    }
+    Ok(notes)
 }
 
 fn unix_time(value: &Value) -> DateTime<Utc> {

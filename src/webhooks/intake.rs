@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::apply::apply_delivery;
-use crate::{app::AppState, error::AppError, events::EventBus};
+use crate::{app::AppState, config::Config, error::AppError, events::EventBus};
 
 #[derive(Deserialize)]
 pub struct Handshake {
@@ -101,7 +101,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     }
     match store(&state.db, &body).await {
         Ok(Some(event_id)) => {
-            if let Err(error) = process(&state.db, &state.events, event_id).await {
+            if let Err(error) = process(&state.db, &state.events, &state.config, event_id).await {
                 // Stored: the retry loop applies it later.
                 tracing::warn!(%event_id, ?error, "webhook stored but not applied yet");
             }
@@ -156,13 +156,14 @@ async fn store(db: &DatabaseConnection, body: &[u8]) -> Result<Option<Uuid>, App
 pub async fn process(
     db: &DatabaseConnection,
     bus: &EventBus,
+    config: &Config,
     event_id: Uuid,
 ) -> Result<(), AppError> {
     let Some(event) = webhook_event::Entity::find_by_id(event_id).one(db).await? else {
         return Ok(());
     };
     let outcome = match serde_json::from_str::<serde_json::Value>(&event.payload) {
-        Ok(payload) => apply_delivery(db, bus, &payload).await,
+        Ok(payload) => apply_delivery(db, bus, config, &payload).await,
         // Signed by Meta yet not JSON: keep it, never retry it.
         Err(error) => Ok(Some(format!("not JSON: {error}"))),
     };
@@ -181,7 +182,11 @@ pub async fn process(
 
 /// Re-applies deliveries stored but never processed (a crash, a database hiccup), oldest first;
 /// gives up on one after a few tries, keeping it for inspection.
-pub async fn process_pending(db: &DatabaseConnection, bus: &EventBus) -> Result<(), AppError> {
+pub async fn process_pending(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+) -> Result<(), AppError> {
     const MAX_TRIES: i32 = 5;
     let stale = Utc::now() - chrono::Duration::seconds(5);
     let pending = webhook_event::Entity::find()
@@ -193,7 +198,7 @@ pub async fn process_pending(db: &DatabaseConnection, bus: &EventBus) -> Result<
         .all(db)
         .await?;
     for event in pending {
-        if let Err(error) = process(db, bus, event.id).await {
+        if let Err(error) = process(db, bus, config, event.id).await {
             tracing::warn!(event_id = %event.id, ?error, "re-applying a webhook failed");
         }
     }

@@ -18,6 +18,8 @@ use serde_json::Value;
 
 use super::inbound::parse_inbound;
 use crate::{
+    auto_reply::{self, Inbound},
+    config::Config,
     db,
     domain::Phone,
     error::AppError,
@@ -32,6 +34,7 @@ const MAX_PROFILE_NAME: usize = 200;
 pub async fn receive_message(
     db: &DatabaseConnection,
     bus: &EventBus,
+    config: &Config,
     sender: &sender::Model,
     value: &Value,
     raw: &Value,
@@ -137,7 +140,7 @@ pub async fn receive_message(
         known.wa_id = Set(Some(inbound.from.clone()));
     }
     if contact.name.is_none() && profile_name.is_some() {
-        known.name = Set(profile_name);
+        known.name = Set(profile_name.clone());
     }
     known.updated_at = Set(now);
     known.update(&txn).await?;
@@ -149,5 +152,15 @@ pub async fn receive_message(
     let recorded = bus.record(&txn, event).await?;
     txn.commit().await?;
     bus.committed([recorded]);
+    let name = contact.name.as_deref().or(profile_name.as_deref());
+    let inbound = Inbound {
+        message_id: id,
+        wamid: &inbound.wamid,
+        message_type: inbound.message_type,
+        conversation_id: conversation.id,
+        contact: &contact,
+        name,
+    };
+    auto_reply::reply_to_inbound(db, bus, config, sender, inbound, Utc::now()).await;
     Ok(None)
 }

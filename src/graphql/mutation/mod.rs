@@ -2,6 +2,7 @@
 
 mod account;
 mod api_key;
+mod automation;
 mod contact;
 mod conversation;
 mod message;
@@ -17,4 +18,5 @@ pub struct Mutation(
     conversation::ConversationMutation,
     message::MessageMutation,
     sender::SenderMutation,
+    automation::AutomationMutation,
 );

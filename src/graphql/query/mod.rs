@@ -4,6 +4,7 @@ mod account;
 mod contact;
 mod conversation;
 mod message;
+mod template;
 mod viewer;
 
 use async_graphql::MergedObject;
@@ -15,4 +16,5 @@ pub struct Query(
     contact::ContactQuery,
     conversation::ConversationQuery,
     message::MessageQuery,
+    template::TemplateQuery,
 );
