@@ -133,7 +133,7 @@ pub fn check_send(
                 if given.len() != 1 || kind != Some(media) {
                     let what = match (given.len(), kind) {
                         (0, _) => "none".to_owned(),
-                        (1, Some(kind)) => format!("a {kind} parameter"),
+                        (1, Some(kind)) => format!("one {kind} parameter"),
                         (n, _) => format!("{n} parameters"),
                     };
                     return Err(format!(
@@ -413,7 +413,7 @@ mod tests {
                     json!({"type": "body", "parameters": [text("A1"), text("x")]}),
                     url_button.clone(),
                 ],
-                "(it gives a video parameter)",
+                "(it gives one video parameter)",
             ),
             (
                 "order_update",

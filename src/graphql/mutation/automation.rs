@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -32,22 +32,31 @@ pub struct ActiveHoursInput {
 pub struct AutoReplyInput {
     pub enabled: Option<bool>,
     /// Null clears it.
-    pub bot_name: Option<Option<String>>,
+    pub bot_name: MaybeUndefined<String>,
     /// IANA time zone, e.g. `Asia/Kolkata`.
     pub timezone: Option<String>,
     /// Null clears it.
-    pub language: Option<Option<String>>,
+    pub language: MaybeUndefined<String>,
     /// Spintax `{Hi|Hello}` (nested allowed, at most 8 deep) and `[name]`; at most 2000
     /// characters.
     pub default_message: Option<String>,
     pub active_days: Option<Vec<Weekday>>,
     /// Null: all day.
-    pub active_hours: Option<Option<ActiveHoursInput>>,
+    pub active_hours: MaybeUndefined<ActiveHoursInput>,
     pub mode: Option<AutoReplyMode>,
     pub reply_unread_only: Option<bool>,
     /// At most one auto-reply per conversation in this many hours (1 to 8760); null: every
     /// message.
-    pub reply_once_per_hours: Option<Option<i32>>,
+    pub reply_once_per_hours: MaybeUndefined<i32>,
+}
+
+/// Left out: no change (`None`); null: cleared (`Some(None)`).
+fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(value)),
+    }
 }
 
 #[derive(Default)]
@@ -89,21 +98,21 @@ impl AutomationMutation {
         };
         let change = SettingsChange {
             enabled: input.enabled,
-            bot_name: input.bot_name,
+            bot_name: change(input.bot_name),
             timezone: input.timezone,
-            language: input.language,
+            language: change(input.language),
             default_message: input.default_message,
             active_days: input
                 .active_days
                 .map(|days| days.into_iter().map(|d| d.as_str().to_owned()).collect()),
-            active_hours: input.active_hours.map(|hours| {
+            active_hours: change(input.active_hours).map(|hours| {
                 hours
                     .filter(|hours| !always(hours))
                     .map(|hours| (hours.from, hours.to))
             }),
             mode: input.mode.map(Into::into),
             reply_unread_only: input.reply_unread_only,
-            reply_once_per_hours: input.reply_once_per_hours,
+            reply_once_per_hours: change(input.reply_once_per_hours),
         };
         let settings =
             auto_reply::update(db, principal(ctx)?.workspace_id, sender_id, change).await?;
