@@ -170,6 +170,13 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The settings `stored` for `sender_id`, or the defaults when none are.
+    pub fn of(sender_id: Uuid, stored: Option<auto_reply_setting::Model>) -> Self {
+        stored.map_or_else(|| Self::defaults(sender_id), Self::from_model)
+    }
+}
+
 /// The auto-reply settings of a sender of `workspace_id`.
 pub async fn settings(
     db: &DatabaseConnection,

@@ -37,6 +37,8 @@ const MAX_NAME: usize = 512;
 const MAX_LANGUAGE: usize = 16;
 const MAX_STATUS: usize = 32;
 const MAX_REASON: usize = 512;
+/// Templates upserted per statement.
+const UPSERT_CHUNK: usize = 100;
 
 /// The templates of a sender of `workspace_id`, by name and language.
 pub async fn list(
@@ -227,11 +229,10 @@ async fn store(
     let now = Utc::now();
     let txn = db::begin_write(db).await?;
     let mut seen = HashSet::new();
-    for template in read {
-        if !seen.insert((template.name.clone(), template.language.clone())) {
-            continue;
-        }
-        message_template::Entity::insert(message_template::ActiveModel {
+    let rows: Vec<message_template::ActiveModel> = read
+        .into_iter()
+        .filter(|t| seen.insert((t.name.clone(), t.language.clone())))
+        .map(|template| message_template::ActiveModel {
             id: Set(new_id()),
             workspace_id: Set(sender.workspace_id),
             sender_id: Set(sender.id),
@@ -246,25 +247,30 @@ async fn store(
             created_at: Set(now),
             updated_at: Set(now),
         })
-        .on_conflict(
-            OnConflict::columns([
-                message_template::Column::SenderId,
-                message_template::Column::Name,
-                message_template::Column::Language,
-            ])
-            .update_columns([
-                message_template::Column::MetaId,
-                message_template::Column::Status,
-                message_template::Column::Category,
-                message_template::Column::StatusReason,
-                message_template::Column::Components,
-                message_template::Column::SyncedAt,
-                message_template::Column::UpdatedAt,
-            ])
-            .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
+        .collect();
+    // One statement per hundred templates (13 parameters each: far below either database's
+    // limit on parameters per statement).
+    for chunk in rows.chunks(UPSERT_CHUNK) {
+        message_template::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    message_template::Column::SenderId,
+                    message_template::Column::Name,
+                    message_template::Column::Language,
+                ])
+                .update_columns([
+                    message_template::Column::MetaId,
+                    message_template::Column::Status,
+                    message_template::Column::Category,
+                    message_template::Column::StatusReason,
+                    message_template::Column::Components,
+                    message_template::Column::SyncedAt,
+                    message_template::Column::UpdatedAt,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
     }
     if complete {
         let gone: Vec<Uuid> = message_template::Entity::find()

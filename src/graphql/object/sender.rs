@@ -90,8 +90,14 @@ impl Sender {
 
     /// Its auto-reply ("bot") settings; the defaults (off) until changed with updateAutoReply.
     async fn auto_reply(&self, ctx: &Context<'_>) -> Result<super::AutoReplySettings> {
-        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
-        let settings = crate::auto_reply::settings(db, self.0.workspace_id, self.0.id).await?;
-        Ok(super::AutoReplySettings(settings))
+        let stored = crate::graphql::loader::find::<entity::auto_reply_setting::Entity>(
+            ctx,
+            self.0.workspace_id,
+            self.0.id,
+        )
+        .await?;
+        Ok(super::AutoReplySettings(crate::auto_reply::Settings::of(
+            self.0.id, stored,
+        )))
     }
 }
