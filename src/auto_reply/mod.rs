@@ -5,7 +5,10 @@
 //!
 //! - Answered: customers' messages of every type except reactions and unsupported/unknown ones
 //!   (a reaction or a system notice is not someone waiting for an answer). Parley's own
-//!   messages never arrive as inbound messages, so the bot never answers itself.
+//!   messages never arrive as inbound messages, and delivery statuses never reach the bot, so it
+//!   never answers itself. A disconnected sender does not answer.
+//! - The active window is judged when the message is applied (in practice, as it arrives), in
+//!   the sender's time zone; [`rules::should_reply`] takes that instant, so tests fix it.
 //! - Once per inbound message: the reply's idempotency key derives from the inbound wamid and
 //!   the `auto_replies` row is keyed by the inbound message, so a duplicated webhook never
 //!   replies twice. The reply is queued after the inbound message is committed; if that fails
@@ -23,8 +26,9 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use entity::{
-    WorkspaceScoped, auto_reply, auto_reply_setting, contact, conversation, message::MessageType,
-    sender,
+    WorkspaceScoped, auto_reply, auto_reply_setting, contact, conversation,
+    message::MessageType,
+    sender::{self, SenderStatus},
 };
 use rand::{SeedableRng, rngs::StdRng};
 use sea_orm::{
@@ -393,7 +397,7 @@ async fn try_reply(
     inbound: &Inbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    if !answers(inbound.message_type) {
+    if !answers(inbound.message_type) || sender.status == SenderStatus::Disconnected {
         return Ok(());
     }
     let Some(stored) = auto_reply_setting::Entity::find_by_id(sender.id)
