@@ -393,3 +393,28 @@ pub async fn apply_status_update(
     Ok((updated.rows_affected == 0)
         .then(|| format!("template status update for unknown template {name:?} ({language})")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metas_template_objects_are_read_leniently() {
+        let read = read_template(&json!({"name": "order_update", "language": "en_US",
+            "status": "approved", "category": "UTILITY", "id": 1234, "rejected_reason": "NONE",
+            "components": [{"type": "BODY", "text": "Hi {{1}}"}]}))
+        .unwrap();
+        assert_eq!(read.meta_id.as_deref(), Some("1234"));
+        assert_eq!(read.status, "APPROVED");
+        assert_eq!(read.reason, None);
+        assert_eq!(read.components[0]["text"], "Hi {{1}}");
+        let rejected = read_template(&json!({"name": "x", "language": "de", "id": "9",
+            "status": "REJECTED", "rejected_reason": "INVALID_FORMAT"}))
+        .unwrap();
+        assert_eq!(rejected.reason.as_deref(), Some("INVALID_FORMAT"));
+        assert_eq!(rejected.components, json!([]));
+        assert!(read_template(&json!({"language": "en"})).is_none());
+        assert!(read_template(&json!({"name": "x"})).is_none());
+        assert!(read_template(&json!({"name": "x", "language": "x".repeat(17)})).is_none());
+    }
+}

@@ -435,6 +435,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_template_page_names_its_next_cursor_only_when_meta_says_there_is_more() {
+        let page = |body: &str| serde_json::from_str::<TemplatePage>(body).unwrap();
+        let more = page(
+            r#"{"data": [{"name": "a"}], "paging": {"cursors": {"before": "B", "after": "QVFI"},
+            "next": "https://graph.facebook.com/v23.0/1/message_templates?after=QVFI"}}"#,
+        );
+        assert_eq!(more.next_cursor(), Some("QVFI"));
+        assert_eq!(more.data.len(), 1);
+        let last = page(r#"{"data": [], "paging": {"cursors": {"before": "B", "after": "QVFI"}}}"#);
+        assert_eq!(last.next_cursor(), None);
+        assert_eq!(page(r#"{"data": []}"#).next_cursor(), None);
+        let empty_cursor =
+            page(r#"{"data": [], "paging": {"cursors": {"after": ""}, "next": "x"}}"#);
+        assert_eq!(empty_cursor.next_cursor(), None);
+    }
+
+    #[test]
     fn a_success_names_the_wamid_and_wa_id() {
         let body = br#"{"messaging_product":"whatsapp",
             "contacts":[{"input":"+1 415 555 0123","wa_id":"14155550123"}],
