@@ -130,7 +130,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let maintenance = tokio::spawn(maintain(self.state.db.clone(), self.state.events.clone()));
+        let maintenance = tokio::spawn(maintain(
+            self.state.db.clone(),
+            self.state.events.clone(),
+            self.state.config.clone(),
+        ));
         let listener = tokio::spawn(crate::events::listen(
             self.state.db.clone(),
             self.state.events.clone(),
@@ -170,12 +174,12 @@ const EVENT_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 
 /// Housekeeping while the server runs: stored webhook deliveries that were never applied are
 /// re-applied, and expired rate-limit windows and old event-log entries are deleted. Several
 /// processes doing it at once is harmless.
-async fn maintain(db: DatabaseConnection, events: EventBus) {
+async fn maintain(db: DatabaseConnection, events: EventBus, config: Arc<Config>) {
     let mut every_ten_seconds = tokio::time::interval(std::time::Duration::from_secs(10));
     every_ten_seconds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every_ten_seconds.tick().await;
-        if let Err(error) = webhooks::intake::process_pending(&db, &events).await {
+        if let Err(error) = webhooks::intake::process_pending(&db, &events, &config).await {
             tracing::warn!(?error, "re-applying stored webhooks failed");
         }
         if let Err(error) = crate::ratelimit::prune(&db, chrono::Utc::now()).await {

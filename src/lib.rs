@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod auto_reply;
 pub mod config;
 pub mod contacts;
 pub mod conversations;
@@ -19,5 +20,6 @@ pub mod seed;
 pub mod senders;
 pub mod sending;
 pub mod telemetry;
+pub mod templates;
 pub mod webhooks;
 pub mod whatsapp;

@@ -2,10 +2,13 @@
 //! instead of a bare `find()`: a row of another workspace behaves exactly like a missing one.
 
 pub mod api_key;
+pub mod auto_reply;
+pub mod auto_reply_setting;
 pub mod contact;
 pub mod conversation;
 pub mod member;
 pub mod message;
+pub mod message_template;
 pub mod rate_limit_window;
 pub mod send_attempt;
 pub mod sender;
@@ -52,10 +55,13 @@ macro_rules! workspace_scoped {
 
 workspace_scoped!(
     api_key,
+    auto_reply,
+    auto_reply_setting,
     contact,
     conversation,
     member,
     message,
+    message_template,
     send_attempt,
     sender,
     webhook_delivery,

@@ -10,6 +10,7 @@ mod m20261122_000004_sender_contact_pairs;
 mod m20261122_000005_workspace_events;
 mod m20261122_000006_read_side;
 mod m20261122_000007_outbound_webhooks;
+mod m20261122_000008_templates_auto_reply;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_workspace_events::Migration),
             Box::new(m20261122_000006_read_side::Migration),
             Box::new(m20261122_000007_outbound_webhooks::Migration),
+            Box::new(m20261122_000008_templates_auto_reply::Migration),
         ]
     }
 }

@@ -11,7 +11,10 @@
 use std::{collections::HashMap, marker::PhantomData};
 
 use async_graphql::{Context, dataloader::DataLoader, dataloader::Loader};
-use entity::{WorkspaceScoped, contact, conversation, member, message, send_attempt, sender};
+use entity::{
+    WorkspaceScoped, auto_reply_setting, contact, conversation, member, message, send_attempt,
+    sender,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -45,6 +48,20 @@ macro_rules! rows {
 }
 
 rows!(contact, conversation, member, message, sender);
+
+/// A sender's auto-reply settings, keyed by the sender's id.
+impl Row for auto_reply_setting::Entity {
+    fn id_column() -> Self::Column {
+        auto_reply_setting::Column::SenderId
+    }
+
+    fn key(model: &auto_reply_setting::Model) -> Key {
+        Key {
+            workspace_id: model.workspace_id,
+            id: model.sender_id,
+        }
+    }
+}
 
 /// Rows of `E` by id.
 pub struct ById<E> {
@@ -125,6 +142,7 @@ pub fn register<Q, M, S>(
         .data(by_id::<member::Entity>(db))
         .data(by_id::<message::Entity>(db))
         .data(by_id::<sender::Entity>(db))
+        .data(by_id::<auto_reply_setting::Entity>(db))
         .data(DataLoader::new(
             SendAttemptByMessage { db: db.clone() },
             tokio::spawn,

@@ -99,6 +99,58 @@ pub async fn send(
     request: SendRequest,
 ) -> Result<Sent, AppError> {
     principal.require_scope(Scope::MessagesSend)?;
+    let author = Author {
+        workspace_id: principal.workspace_id,
+        member_id: Some(principal.member_id),
+        api_key_id: principal.api_key.as_ref().map(|key| key.id),
+    };
+    let choice = request.sender.clone();
+    send_as(db, bus, config, author, request, |db| async move {
+        resolve_sender(db, principal, &choice).await
+    })
+    .await
+}
+
+/// Queues a send of `sender` made by Parley itself (an auto-reply): no member or key is its
+/// author, and it goes through the same checks, limits and idempotency as any other send.
+pub async fn send_automatic(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+    sender: &sender::Model,
+    request: SendRequest,
+) -> Result<Sent, AppError> {
+    let author = Author {
+        workspace_id: sender.workspace_id,
+        member_id: None,
+        api_key_id: None,
+    };
+    send_as(db, bus, config, author, request, |_| async move {
+        Ok(sender.clone())
+    })
+    .await
+}
+
+/// Who queues a send: a member (directly or with one of its keys), or nobody for Parley's own.
+#[derive(Debug, Clone, Copy)]
+struct Author {
+    workspace_id: Uuid,
+    member_id: Option<Uuid>,
+    api_key_id: Option<Uuid>,
+}
+
+async fn send_as<'a, F, Fut>(
+    db: &'a DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+    author: Author,
+    request: SendRequest,
+    sender_of: F,
+) -> Result<Sent, AppError>
+where
+    F: FnOnce(&'a DatabaseConnection) -> Fut,
+    Fut: std::future::Future<Output = Result<sender::Model, AppError>>,
+{
     let phone = Phone::parse(&request.to).map_err(phone_error)?;
     let content = MessageContent::parse(request.content).map_err(content_error)?;
     let contact_name = request
@@ -122,14 +174,15 @@ pub async fn send(
     let hash = request_hash(&request.canonical);
     let retention = Duration::hours(i64::from(config.idempotency_retention_hours));
     if let Some(key) = &key
-        && let Some(sent) = replay(db, principal.workspace_id, key, &hash, retention).await?
+        && let Some(sent) = replay(db, author.workspace_id, key, &hash, retention).await?
     {
         return Ok(sent);
     }
 
-    let sender = resolve_sender(db, principal, &request.sender).await?;
+    let sender = sender_of(db).await?;
+    crate::templates::check_send(db, &sender, &content).await?;
     let queued = Queued {
-        principal,
+        author,
         sender: &sender,
         phone: &phone,
         content: &content,
@@ -147,7 +200,7 @@ pub async fn send(
         // A concurrent request with the same key won the race: answer as it did.
         Err(QueueError::KeyTaken) => {
             let key = key.as_ref().expect("only keyed sends collide on the key");
-            replay(db, principal.workspace_id, key, &hash, retention)
+            replay(db, author.workspace_id, key, &hash, retention)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("idempotency key vanished after a conflict"))?
         }
@@ -288,7 +341,7 @@ async fn resolve_sender(
 }
 
 struct Queued<'a> {
-    principal: &'a Principal,
+    author: Author,
     sender: &'a sender::Model,
     phone: &'a Phone,
     content: &'a MessageContent,
@@ -318,7 +371,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
     let now = Utc::now();
     let txn = db::begin_write(db).await?;
     let next_attempt_at = limits::pacing_slot(&txn, q.sender, now).await?;
-    let workspace_id = q.principal.workspace_id;
+    let workspace_id = q.author.workspace_id;
     let (contact, contact_created) = find_or_create_contact(
         &txn,
         workspace_id,
@@ -349,7 +402,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
 
     let message = message::ActiveModel {
         id: Set(new_id()),
-        workspace_id: Set(q.principal.workspace_id),
+        workspace_id: Set(workspace_id),
         conversation_id: Set(conversation.id),
         contact_id: Set(contact.id),
         sender_id: Set(q.sender.id),
@@ -374,11 +427,11 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
     .await?;
     let attempt = send_attempt::ActiveModel {
         id: Set(new_id()),
-        workspace_id: Set(q.principal.workspace_id),
+        workspace_id: Set(workspace_id),
         message_id: Set(message.id),
         sender_id: Set(q.sender.id),
-        api_key_id: Set(q.principal.api_key.as_ref().map(|key| key.id)),
-        member_id: Set(Some(q.principal.member_id)),
+        api_key_id: Set(q.author.api_key_id),
+        member_id: Set(q.author.member_id),
         state: Set(SendAttemptState::Queued),
         idempotency_key: Set(q.key.map(|key| key.as_str().to_owned())),
         request_hash: Set(Some(q.hash.to_owned())),

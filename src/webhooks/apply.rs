@@ -11,8 +11,12 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::status::{StatusUpdate, apply_status_in, resolve_unknown_delivery_in};
+use super::{
+    receive::Reply,
+    status::{StatusUpdate, apply_status_in, resolve_unknown_delivery_in},
+};
 use crate::{
+    config::Config,
     db,
     error::AppError,
     events::{EventBus, Recorded},
@@ -22,9 +26,12 @@ use crate::{
     },
 };
 
-/// A delivery read and routed: each status and inbound message with the sender it is for.
+/// A delivery read and routed: each status and inbound message with the sender it is for, and
+/// template status changes with their Business Account.
 pub struct Delivery<'a> {
     changes: Vec<Change<'a>>,
+    /// `message_template_status_update` changes: (the entry's WABA id, the change's value).
+    templates: Vec<(&'a str, &'a Value)>,
     /// What cannot be applied (unknown numbers), kept as the delivery's note.
     skipped: Vec<String>,
 }
@@ -49,8 +56,19 @@ impl<'a> Delivery<'a> {
     pub async fn read(db: &impl ConnectionTrait, payload: &'a Value) -> Result<Self, AppError> {
         let mut delivery = Delivery {
             changes: Vec::new(),
+            templates: Vec::new(),
             skipped: Vec::new(),
         };
+        // Template status changes name the Business Account by the entry's id instead of a
+        // phone number.
+        for entry in payload["entry"].as_array().into_iter().flatten() {
+            let waba_id = entry["id"].as_str().unwrap_or_default();
+            for change in entry["changes"].as_array().into_iter().flatten() {
+                if change["field"] == "message_template_status_update" {
+                    delivery.templates.push((waba_id, &change["value"]));
+                }
+            }
+        }
         let values = payload["entry"]
             .as_array()
             .into_iter()
@@ -113,20 +131,23 @@ impl<'a> Delivery<'a> {
     /// Postgres against another delivery locking them in another order (each also takes its
     /// workspace's event number), so those are applied one transaction each.
     pub fn is_single(&self) -> bool {
-        self.changes.len() <= 1
+        self.changes.len() + self.templates.len() <= 1
     }
 
-    /// Applies every change in `txn`, pushing the events to `recorded`; `Ok(Some(note))` records
-    /// what was skipped.
+    /// Applies every change in `txn`, gathering in `applied` what to do once it commits;
+    /// `Ok(Some(note))` records what was skipped.
     pub async fn apply_in(
         &self,
         txn: &DatabaseTransaction,
         bus: &EventBus,
-        recorded: &mut Vec<Recorded>,
+        applied: &mut Applied,
     ) -> Result<Option<String>, AppError> {
         let mut skipped = self.skipped.clone();
+        for (waba_id, value) in &self.templates {
+            skipped.extend(crate::templates::apply_status_update(txn, waba_id, value).await?);
+        }
         for change in &self.changes {
-            if let Some(note) = change.apply_in(txn, bus, recorded).await? {
+            if let Some(note) = change.apply_in(txn, bus, applied).await? {
                 skipped.push(note);
             }
         }
@@ -139,17 +160,40 @@ impl<'a> Delivery<'a> {
         &self,
         db: &DatabaseConnection,
         bus: &EventBus,
+        config: &Config,
     ) -> Result<Option<String>, AppError> {
         let mut skipped = self.skipped.clone();
+        for (waba_id, value) in &self.templates {
+            skipped.extend(crate::templates::apply_status_update(db, waba_id, value).await?);
+        }
         for change in &self.changes {
             let txn = db::begin_redoable(db).await?;
-            let mut recorded = Vec::new();
-            let note = change.apply_in(&txn, bus, &mut recorded).await?;
+            let mut applied = Applied::default();
+            let note = change.apply_in(&txn, bus, &mut applied).await?;
             txn.commit().await?;
-            bus.committed(recorded);
+            applied.committed(db, bus, config).await;
             skipped.extend(note);
         }
         Ok((!skipped.is_empty()).then(|| skipped.join("; ")))
+    }
+}
+
+/// What applying a delivery leaves for after its transaction commits: the events to broadcast,
+/// and the inbound messages the sender's bot may answer (through the send path, which writes in
+/// a transaction of its own).
+#[derive(Default)]
+pub struct Applied {
+    pub recorded: Vec<Recorded>,
+    pub replies: Vec<Reply>,
+}
+
+impl Applied {
+    /// Broadcasts the events and queues the auto-replies; call once the transaction committed.
+    pub async fn committed(self, db: &DatabaseConnection, bus: &EventBus, config: &Config) {
+        bus.committed(self.recorded);
+        for reply in self.replies {
+            reply.send(db, bus, config).await;
+        }
     }
 }
 
@@ -158,14 +202,14 @@ impl Change<'_> {
         &self,
         txn: &DatabaseTransaction,
         bus: &EventBus,
-        recorded: &mut Vec<Recorded>,
+        applied: &mut Applied,
     ) -> Result<Option<String>, AppError> {
         match self.kind {
             ChangeKind::Status(status) => {
-                apply_one_status(txn, bus, &self.sender, status, recorded).await
+                apply_one_status(txn, bus, &self.sender, status, &mut applied.recorded).await
             }
             ChangeKind::Message { value, message } => {
-                super::receive::receive_message(txn, bus, &self.sender, value, message, recorded)
+                super::receive::receive_message(txn, bus, &self.sender, value, message, applied)
                     .await
             }
         }

@@ -28,8 +28,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::apply::Delivery;
-use crate::{app::AppState, db, error::AppError, events::EventBus};
+use super::apply::{Applied, Delivery};
+use crate::{app::AppState, config::Config, db, error::AppError, events::EventBus};
 
 #[derive(Deserialize)]
 pub struct Handshake {
@@ -102,7 +102,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     if !valid {
         return (StatusCode::UNAUTHORIZED, "invalid signature").into_response();
     }
-    match intake(&state.db, &state.events, &body).await {
+    match intake(&state.db, &state.events, &state.config, &body).await {
         Ok(()) => (StatusCode::OK, "OK").into_response(),
         Err(error) => error.into_response(),
     }
@@ -119,7 +119,12 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
 /// so a commit that waited for the disk would let one workspace apply one delivery per flush.
 /// Deliveries of several changes, and any whose applying fails, are stored first and applied
 /// after.
-async fn intake(db: &DatabaseConnection, bus: &EventBus, body: &[u8]) -> Result<(), AppError> {
+async fn intake(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+    body: &[u8],
+) -> Result<(), AppError> {
     let payload: Result<Value, _> = serde_json::from_slice(body);
     let together = db.get_database_backend() == DatabaseBackend::Sqlite;
     let txn = db::begin_write(db).await?;
@@ -143,8 +148,8 @@ async fn intake(db: &DatabaseConnection, bus: &EventBus, body: &[u8]) -> Result<
         return Ok(txn.rollback().await?);
     }
     if let Some(delivery) = single {
-        let mut recorded = Vec::new();
-        match delivery.apply_in(&txn, bus, &mut recorded).await {
+        let mut applied = Applied::default();
+        match delivery.apply_in(&txn, bus, &mut applied).await {
             Ok(None) => {}
             Ok(note) => mark(&txn, stored.id, 1, &Ok(note)).await?,
             Err(error) => {
@@ -157,12 +162,12 @@ async fn intake(db: &DatabaseConnection, bus: &EventBus, body: &[u8]) -> Result<
             }
         }
         txn.commit().await?;
-        bus.committed(recorded);
+        applied.committed(db, bus, config).await;
         return Ok(());
     }
     txn.commit().await?;
     if let Some(delivery) = delivery.filter(|_| !applies_here)
-        && let Err(error) = apply_stored(db, bus, stored.id, 1, &delivery).await
+        && let Err(error) = apply_stored(db, bus, config, stored.id, 1, &delivery).await
     {
         // Stored: the retry loop applies it later.
         tracing::warn!(event_id = %stored.id, ?error, "webhook stored but not applied yet");
@@ -261,6 +266,7 @@ async fn mark(
 pub async fn process(
     db: &DatabaseConnection,
     bus: &EventBus,
+    config: &Config,
     event_id: Uuid,
 ) -> Result<(), AppError> {
     let Some(event) = webhook_event::Entity::find_by_id(event_id).one(db).await? else {
@@ -272,7 +278,7 @@ pub async fn process(
         Err(error) => return mark(db, event_id, attempts, &Ok(Some(not_json(&error)))).await,
     };
     let applied = match Delivery::read(db, &payload).await {
-        Ok(delivery) => apply_stored(db, bus, event_id, attempts, &delivery).await,
+        Ok(delivery) => apply_stored(db, bus, config, event_id, attempts, &delivery).await,
         Err(error) => Err(error),
     };
     if let Err(error) = applied {
@@ -289,19 +295,20 @@ pub async fn process(
 async fn apply_stored(
     db: &DatabaseConnection,
     bus: &EventBus,
+    config: &Config,
     event_id: Uuid,
     attempts: i32,
     delivery: &Delivery<'_>,
 ) -> Result<(), AppError> {
     if delivery.is_single() {
         let txn = db::begin_redoable(db).await?;
-        let mut recorded = Vec::new();
-        let outcome = Ok(delivery.apply_in(&txn, bus, &mut recorded).await?);
+        let mut applied = Applied::default();
+        let outcome = Ok(delivery.apply_in(&txn, bus, &mut applied).await?);
         mark(&txn, event_id, attempts, &outcome).await?;
         txn.commit().await?;
-        bus.committed(recorded);
+        applied.committed(db, bus, config).await;
     } else {
-        let outcome = Ok(delivery.apply_each(db, bus).await?);
+        let outcome = Ok(delivery.apply_each(db, bus, config).await?);
         mark(db, event_id, attempts, &outcome).await?;
     }
     Ok(())
@@ -309,7 +316,11 @@ async fn apply_stored(
 
 /// Re-applies deliveries stored but never processed (a crash, a database hiccup), oldest first;
 /// gives up on one after a few tries, keeping it for inspection.
-pub async fn process_pending(db: &DatabaseConnection, bus: &EventBus) -> Result<(), AppError> {
+pub async fn process_pending(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+) -> Result<(), AppError> {
     const MAX_TRIES: i32 = 5;
     let stale = Utc::now() - chrono::Duration::seconds(5);
     let pending = webhook_event::Entity::find()
@@ -321,7 +332,7 @@ pub async fn process_pending(db: &DatabaseConnection, bus: &EventBus) -> Result<
         .all(db)
         .await?;
     for event in pending {
-        if let Err(error) = process(db, bus, event.id).await {
+        if let Err(error) = process(db, bus, config, event.id).await {
             tracing::warn!(event_id = %event.id, ?error, "re-applying a webhook failed");
         }
     }

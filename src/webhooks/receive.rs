@@ -16,26 +16,54 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::inbound::parse_inbound;
+use super::{apply::Applied, inbound::parse_inbound};
 use crate::{
+    auto_reply::{self, Inbound},
+    config::Config,
     domain::Phone,
     error::AppError,
-    events::{Event, EventBus, Recorded},
+    events::{Event, EventBus},
     sending::{find_or_create_contact, find_or_create_conversation},
 };
 
 /// Longest profile name kept.
 const MAX_PROFILE_NAME: usize = 200;
 
-/// Stores one inbound message of `value` (a change's value) as part of `outer`, pushing its event
-/// to `recorded`; `Ok(Some(note))` when skipped.
+/// An inbound message the sender's bot may answer once the message is committed.
+pub struct Reply {
+    sender: sender::Model,
+    message_id: uuid::Uuid,
+    wamid: String,
+    message_type: entity::message::MessageType,
+    conversation_id: uuid::Uuid,
+    contact: contact::Model,
+    name: Option<String>,
+}
+
+impl Reply {
+    /// Queues the bot's answer if its settings say so (failures are logged: see `auto_reply`).
+    pub async fn send(self, db: &sea_orm::DatabaseConnection, bus: &EventBus, config: &Config) {
+        let inbound = Inbound {
+            message_id: self.message_id,
+            wamid: &self.wamid,
+            message_type: self.message_type,
+            conversation_id: self.conversation_id,
+            contact: &self.contact,
+            name: self.name.as_deref(),
+        };
+        auto_reply::reply_to_inbound(db, bus, config, &self.sender, inbound, Utc::now()).await;
+    }
+}
+
+/// Stores one inbound message of `value` (a change's value) as part of `outer`, gathering its
+/// event and the bot's possible answer in `applied`; `Ok(Some(note))` when skipped.
 pub async fn receive_message(
     outer: &DatabaseTransaction,
     bus: &EventBus,
     sender: &sender::Model,
     value: &Value,
     raw: &Value,
-    recorded: &mut Vec<Recorded>,
+    applied: &mut Applied,
 ) -> Result<Option<String>, AppError> {
     let inbound = match parse_inbound(raw) {
         Ok(inbound) => inbound,
@@ -140,7 +168,7 @@ pub async fn receive_message(
         known.wa_id = Set(Some(inbound.from.clone()));
     }
     if contact.name.is_none() && profile_name.is_some() {
-        known.name = Set(profile_name);
+        known.name = Set(profile_name.clone());
     }
     known.updated_at = Set(now);
     known.update(&txn).await?;
@@ -149,7 +177,17 @@ pub async fn receive_message(
         message_id: id,
         conversation_id: conversation.id,
     };
-    recorded.push(bus.record(&txn, event).await?);
+    applied.recorded.push(bus.record(&txn, event).await?);
     txn.commit().await?;
+    let name = contact.name.clone().or(profile_name);
+    applied.replies.push(Reply {
+        sender: sender.clone(),
+        message_id: id,
+        wamid: inbound.wamid,
+        message_type: inbound.message_type,
+        conversation_id: conversation.id,
+        contact,
+        name,
+    });
     Ok(None)
 }

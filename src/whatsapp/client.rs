@@ -22,6 +22,10 @@ use crate::whatsapp::request::MessageRequest;
 /// Meta's answers are a few hundred bytes; a body larger than this is not one of them, and
 /// reading it whole would let a misbehaving proxy make the dispatcher buffer without bound.
 const BODY_LIMIT: usize = 64 * 1024;
+/// A page of message templates holds up to 100 templates with their components.
+const TEMPLATE_PAGE_LIMIT: usize = 4 * 1024 * 1024;
+/// Templates asked for per page (Meta's own maximum is larger; this keeps pages small).
+const TEMPLATES_PER_PAGE: u32 = 100;
 /// How much of an unreadable answer is kept in an error message.
 const EXCERPT_CHARS: usize = 200;
 /// A TCP or TLS handshake that takes longer than this will not succeed in time anyway.
@@ -137,7 +141,7 @@ impl CloudApiClient {
             Err(error) => return Err(classify_send_error(error)),
         };
         let status = response.status();
-        let (bytes, complete) = match read_limited(&mut response).await {
+        let (bytes, complete) = match read_limited(&mut response, BODY_LIMIT).await {
             Ok(read) => read,
             // The status line arrived, so the request did too; the rest of the answer did not.
             Err(error) => {
@@ -160,20 +164,73 @@ impl CloudApiClient {
         outcome
     }
 
+    /// One page of a Business Account's message templates:
+    /// `GET {base}/{version}/{waba_id}/message_templates?limit=…[&after=cursor]`. Reading is
+    /// always safe to repeat, so every failure is simply an error here.
+    pub async fn list_message_templates(
+        &self,
+        waba_id: &str,
+        access_token: &SecretString,
+        after: Option<&str>,
+    ) -> Result<TemplatePage, SendFailure> {
+        let mut url = self.graph_url(waba_id, "message_templates")?;
+        url.query_pairs_mut()
+            .append_pair("limit", &TEMPLATES_PER_PAGE.to_string());
+        if let Some(after) = after {
+            url.query_pairs_mut().append_pair("after", after);
+        }
+        let mut response = self
+            .http
+            .get(url)
+            .bearer_auth(access_token.expose_secret())
+            .send()
+            .await
+            .map_err(classify_send_error)?;
+        let status = response.status();
+        let (bytes, complete) = read_limited(&mut response, TEMPLATE_PAGE_LIMIT)
+            .await
+            .map_err(|error| SendFailure::Unknown(describe(error)))?;
+        if !status.is_success() {
+            return match interpret(status, &bytes, complete) {
+                Err(failure) => Err(failure),
+                Ok(_) => Err(SendFailure::Unknown(
+                    "an error status with a message id".into(),
+                )),
+            };
+        }
+        if !complete {
+            return Err(SendFailure::Unknown(format!(
+                "a page of templates larger than {} MiB",
+                TEMPLATE_PAGE_LIMIT / (1024 * 1024)
+            )));
+        }
+        serde_json::from_slice::<TemplatePage>(&bytes).map_err(|error| {
+            SendFailure::Unknown(format!(
+                "the Graph API answered with something that is not a page of templates: {error}: {}",
+                excerpt(&bytes)
+            ))
+        })
+    }
+
     /// `{base}/{version}/{phone_number_id}/messages`, with the id as one percent-encoded path
     /// segment so that no stored value can point the request at another path.
     fn messages_url(&self, phone_number_id: &str) -> Result<Url, SendFailure> {
+        self.graph_url(phone_number_id, "messages")
+    }
+
+    /// `{base}/{version}/{node_id}/{edge}`, the id one percent-encoded path segment.
+    fn graph_url(&self, node_id: &str, edge: &str) -> Result<Url, SendFailure> {
         // The URL crate drops `.` and `..` segments, which would leave a shorter, wrong path.
-        if matches!(phone_number_id.trim(), "" | "." | "..") {
+        if matches!(node_id.trim(), "" | "." | "..") {
             return Err(SendFailure::NotSent(format!(
-                "{phone_number_id:?} is not a phone number id"
+                "{node_id:?} is not a Graph API id"
             )));
         }
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| SendFailure::NotSent("the Graph API URL cannot take a path".into()))?
             .pop_if_empty()
-            .extend([self.version.as_str(), phone_number_id, "messages"]);
+            .extend([self.version.as_str(), node_id, edge]);
         Ok(url)
     }
 }
@@ -194,10 +251,13 @@ fn classify_send_error(error: reqwest::Error) -> SendFailure {
 }
 
 /// The body, up to [`BODY_LIMIT`] bytes; `false` when it was cut there.
-async fn read_limited(response: &mut reqwest::Response) -> Result<(Vec<u8>, bool), reqwest::Error> {
+async fn read_limited(
+    response: &mut reqwest::Response,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await? {
-        let room = BODY_LIMIT - bytes.len();
+        let room = limit - bytes.len();
         if chunk.len() > room {
             bytes.extend_from_slice(&chunk[..room]);
             return Ok((bytes, false));
@@ -311,6 +371,45 @@ struct SuccessMessage {
     id: String,
 }
 
+/// One page of `GET /{waba_id}/message_templates`: `{"data": [...], "paging": {"cursors":
+/// {"before", "after"}, "next"}}`. Templates are kept as Meta's JSON; `next` is present only when
+/// there is a further page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TemplatePage {
+    #[serde(default)]
+    pub data: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub paging: Option<Paging>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Paging {
+    #[serde(default)]
+    pub cursors: Option<Cursors>,
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Cursors {
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+impl TemplatePage {
+    /// The cursor of the next page, when Meta says there is one.
+    pub fn next_cursor(&self) -> Option<&str> {
+        let paging = self.paging.as_ref()?;
+        paging.next.as_ref()?;
+        paging
+            .cursors
+            .as_ref()?
+            .after
+            .as_deref()
+            .filter(|after| !after.is_empty())
+    }
+}
+
 #[derive(Deserialize)]
 struct ErrorEnvelope {
     error: ErrorBody,
@@ -334,6 +433,23 @@ struct ErrorData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_page_names_its_next_cursor_only_when_meta_says_there_is_more() {
+        let page = |body: &str| serde_json::from_str::<TemplatePage>(body).unwrap();
+        let more = page(
+            r#"{"data": [{"name": "a"}], "paging": {"cursors": {"before": "B", "after": "QVFI"},
+            "next": "https://graph.facebook.com/v23.0/1/message_templates?after=QVFI"}}"#,
+        );
+        assert_eq!(more.next_cursor(), Some("QVFI"));
+        assert_eq!(more.data.len(), 1);
+        let last = page(r#"{"data": [], "paging": {"cursors": {"before": "B", "after": "QVFI"}}}"#);
+        assert_eq!(last.next_cursor(), None);
+        assert_eq!(page(r#"{"data": []}"#).next_cursor(), None);
+        let empty_cursor =
+            page(r#"{"data": [], "paging": {"cursors": {"after": ""}, "next": "x"}}"#);
+        assert_eq!(empty_cursor.next_cursor(), None);
+    }
 
     #[test]
     fn a_success_names_the_wamid_and_wa_id() {

@@ -5,6 +5,10 @@
 //! JSON, so a misspelt or extra key is caught too, not only a missing one. An invalid body is
 //! answered as Meta would (HTTP 400, code 100) and kept in [`FakeGraph::invalid`].
 //!
+//! `GET /{version}/{waba_id}/message_templates` lists the templates set with
+//! [`FakeGraph::set_templates`], paged like Meta (`paging.cursors.after`, `paging.next` only when
+//! there is more), `page_size` at a time.
+//!
 //! Replies are scripted per recipient (`to`, exactly as sent), consumed one per request, with
 //! [`FakeGraph::set_default`] (acceptance unless changed) for everything unscripted.
 
@@ -18,10 +22,10 @@ use std::{
 use axum::{
     Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
 };
 use parley::whatsapp::request::MessageRequest;
 use serde_json::{Value, json};
@@ -98,6 +102,10 @@ struct Fake {
     next_id: u64,
     in_flight: usize,
     max_in_flight: usize,
+    /// Per Business Account: its templates and how many a page holds.
+    templates: HashMap<String, (Vec<Value>, usize)>,
+    /// Every template listing request: (waba id, bearer token, `after` cursor).
+    template_requests: Vec<(String, String, Option<String>)>,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -115,6 +123,10 @@ impl FakeGraph {
         let fake = Shared::default();
         let app = Router::new()
             .route("/{version}/{phone_number_id}/messages", post(messages))
+            .route(
+                "/{version}/{phone_number_id}/message_templates",
+                get(message_templates),
+            )
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
@@ -148,6 +160,18 @@ impl FakeGraph {
     /// A delay before every answer, on top of any [`Reply::Delay`].
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;
+    }
+
+    /// The templates `GET /{waba_id}/message_templates` lists, `page_size` per page.
+    pub fn set_templates(&self, waba_id: &str, templates: Vec<Value>, page_size: usize) {
+        self.lock()
+            .templates
+            .insert(waba_id.to_owned(), (templates, page_size.max(1)));
+    }
+
+    /// Every template listing request: (waba id, bearer token, `after` cursor).
+    pub fn template_requests(&self) -> Vec<(String, String, Option<String>)> {
+        self.lock().template_requests.clone()
     }
 
     /// Every request received so far, valid or not, in order of arrival.
@@ -338,6 +362,55 @@ async fn answer(
         Answer::Now(response) => response,
         Answer::Hang => std::future::pending().await,
     }
+}
+
+/// `GET /{version}/{waba_id}/message_templates?limit=&after=`, in Meta's paged shape.
+async fn message_templates(
+    State(fake): State<Shared>,
+    Path((_version, waba_id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    let after = query.get("after").cloned();
+    let mut fake = fake.lock().expect("fake Graph API state");
+    fake.template_requests
+        .push((waba_id.clone(), token.clone(), after.clone()));
+    if token.trim().is_empty() {
+        return meta_error(StatusCode::UNAUTHORIZED, 190, "Invalid OAuth access token");
+    }
+    let Some((templates, page_size)) = fake.templates.get(&waba_id) else {
+        return meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "Unsupported get request. Object does not exist",
+        );
+    };
+    let limit = query
+        .get("limit")
+        .and_then(|limit| limit.parse::<usize>().ok())
+        .unwrap_or(25)
+        .min(*page_size);
+    let start = after
+        .as_deref()
+        .and_then(|cursor| cursor.strip_prefix("cursor-"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(templates.len());
+    let end = (start + limit).min(templates.len());
+    let mut paging =
+        json!({"cursors": {"before": format!("cursor-{start}"), "after": format!("cursor-{end}")}});
+    if end < templates.len() {
+        paging["next"] = json!(format!(
+            "https://graph.facebook.com/v23.0/{waba_id}/message_templates?limit={limit}&after=cursor-{end}"
+        ));
+    }
+    axum::Json(json!({"data": templates[start..end], "paging": paging})).into_response()
 }
 
 /// A reply resolved while holding the lock, carried out after releasing it.

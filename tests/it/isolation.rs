@@ -389,6 +389,60 @@ async fn graphql_case(app: &TestApp, w: &World, field: &str) -> bool {
                 .unwrap();
             assert_eq!(sender.daily_limit, None, "{field} changed A's sender");
         }
+        "Query.templates" | "Mutation.syncTemplates" => {
+            // A's sandbox sender has its sample template; B sees and syncs nothing of A's.
+            let sync = "mutation($id: ID!) { syncTemplates(senderId: $id) { name } }";
+            let synced = app
+                .graphql_as(&w.a.token, sync, json!({"id": w.a_sender_id}))
+                .await;
+            assert_eq!(
+                synced["data"]["syncTemplates"][0]["name"], "hello_world",
+                "{synced}"
+            );
+            let list = "query($id: ID!) { templates(senderId: $id) { name } }";
+            for credential in [&w.b.token, &w.b_key] {
+                for document in [list, sync] {
+                    let response = app
+                        .graphql_as(credential, document, json!({"id": w.a_sender_id}))
+                        .await;
+                    assert_not_found(&response, field);
+                }
+            }
+            let mine = app
+                .graphql_as(&w.a.token, list, json!({"id": w.a_sender_id}))
+                .await;
+            assert_eq!(
+                mine["data"]["templates"],
+                json!([{"name": "hello_world"}]),
+                "{field}"
+            );
+        }
+        "Mutation.updateAutoReply" => {
+            let update = "mutation($id: ID!, $input: AutoReplyInput!) {
+                updateAutoReply(senderId: $id, input: $input) { enabled botName } }";
+            for credential in [&w.b.token, &w.b_key] {
+                let response = app
+                    .graphql_as(
+                        credential,
+                        update,
+                        json!({"id": w.a_sender_id, "input": {"enabled": true, "botName": "B"}}),
+                    )
+                    .await;
+                assert_not_found(&response, field);
+            }
+            let settings = app
+                .graphql_as(
+                    &w.a.token,
+                    "{ senders { edges { node { autoReply { enabled botName } } } } }",
+                    json!({}),
+                )
+                .await;
+            assert_eq!(
+                settings["data"]["senders"]["edges"][0]["node"]["autoReply"],
+                json!({"enabled": false, "botName": null}),
+                "{field} changed A's auto-reply"
+            );
+        }
         "Mutation.sendMessage" => {
             let before = message::Entity::find().count(&app.db).await.unwrap();
             let send = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }";

@@ -6,6 +6,7 @@ mod fixtures;
 mod helpers;
 
 mod auth;
+mod auto_reply;
 mod cli;
 mod cloud_api;
 mod constraints;
@@ -22,4 +23,5 @@ mod schema;
 mod sending;
 mod shutdown;
 mod subscriptions;
+mod templates;
 mod webhooks;

@@ -180,6 +180,8 @@ async fn identical_subscriptions_share_one_execution_and_each_gets_every_event()
         (app.subscriptions.running() == 2).then_some(())
     })
     .await;
+    // Subscribing is asynchronous: let both executions reach the bus before the event.
+    tokio::time::sleep(Duration::from_millis(200)).await;
 
     deliver(&app, &status("status_sent", "wamid.SHARED", "")).await;
     let mut heard = Vec::new();

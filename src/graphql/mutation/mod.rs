@@ -2,6 +2,7 @@
 
 mod account;
 mod api_key;
+mod automation;
 mod contact;
 mod conversation;
 mod message;
@@ -19,4 +20,5 @@ pub struct Mutation(
     message::MessageMutation,
     sender::SenderMutation,
     webhook::WebhookMutation,
+    automation::AutomationMutation,
 );

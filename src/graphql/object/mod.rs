@@ -2,22 +2,26 @@
 //! schema is designed for clients, not dictated by the tables.
 
 mod api_key;
+mod auto_reply;
 mod contact;
 mod conversation;
 mod member;
 mod message;
 mod send_attempt;
 mod sender;
+mod template;
 mod webhook;
 mod workspace;
 
 pub use api_key::ApiKey;
+pub use auto_reply::{AutoReplyMode, AutoReplySettings, Weekday};
 pub use contact::Contact;
 pub use conversation::{Conversation, ConversationStatus};
 pub use member::{Member, Role};
 pub use message::{Message, MessageDirection, MessageStatus, MessageType};
 pub use send_attempt::{SendAttempt, SendAttemptStatus};
 pub use sender::{Sender, SenderKind, SenderStatus};
+pub use template::MessageTemplate;
 pub use webhook::{
     WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointWithSecret,
 };

@@ -1,4 +1,4 @@
-use async_graphql::{Enum, ID, Object};
+use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::sender;
 
@@ -86,5 +86,18 @@ impl Sender {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+
+    /// Its auto-reply ("bot") settings; the defaults (off) until changed with updateAutoReply.
+    async fn auto_reply(&self, ctx: &Context<'_>) -> Result<super::AutoReplySettings> {
+        let stored = crate::graphql::loader::find::<entity::auto_reply_setting::Entity>(
+            ctx,
+            self.0.workspace_id,
+            self.0.id,
+        )
+        .await?;
+        Ok(super::AutoReplySettings(crate::auto_reply::Settings::of(
+            self.0.id, stored,
+        )))
     }
 }

@@ -4,6 +4,7 @@ mod account;
 mod contact;
 mod conversation;
 mod message;
+mod template;
 mod viewer;
 mod webhook;
 
@@ -17,4 +18,5 @@ pub struct Query(
     conversation::ConversationQuery,
     message::MessageQuery,
     webhook::WebhookQuery,
+    template::TemplateQuery,
 );
