@@ -10,8 +10,11 @@ mod fake_graph;
 mod intake;
 mod load;
 mod parley_server;
+mod read_baseline;
+mod reads;
 mod report;
 mod sends;
+mod startup;
 mod subscribers;
 
 use std::path::PathBuf;
@@ -33,9 +36,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Accepted sends per second through `POST /api/v1/messages/send` (shape A, API key) against
-    /// a bare axum handler that writes the same rows in one transaction.
+    /// Accepted sends per second through `POST /api/v1/messages/send` (shape A, API key) and
+    /// through GraphQL `sendMessage` (same key) against a bare axum handler that writes the same
+    /// rows in one transaction.
     Sends(RunArgs),
+    /// A trivial GraphQL query against a bare axum JSON handler, and the inbox's first page (50
+    /// conversations with contact and last message) against one hand-written SQL query.
+    Reads(RunArgs),
+    /// Cold start of the `parley serve` binary to `/readyz` on a fresh database, and its idle RSS.
+    Startup(RunArgs),
     /// Signed status webhooks per second (verified, stored, applied) against Parley's accepted
     /// sends per second on the same server.
     Intake(RunArgs),
@@ -60,29 +69,33 @@ enum Command {
 #[derive(Clone, Copy, Debug)]
 enum Scenario {
     Sends,
+    Reads,
     Dispatch,
     Intake,
     Subscribers,
+    Startup,
 }
 
 impl Scenario {
     /// `sends` first: `dispatch` and `intake` are compared with its rate.
     const ALL: &[Scenario] = &[
         Scenario::Sends,
+        Scenario::Reads,
         Scenario::Dispatch,
         Scenario::Intake,
         Scenario::Subscribers,
+        Scenario::Startup,
     ];
 }
 
 /// Options shared by every scenario.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
-    /// Measured rounds per server in `sends` (Parley and baseline rounds alternate); `dispatch`
-    /// runs three per backend and latency.
+    /// Measured rounds per server in `sends`, `intake` and `reads` (Parley and baseline rounds
+    /// alternate); `dispatch` runs three per backend and latency, `startup` five per backend.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
-    /// Requests per round.
+    /// Requests per round (trivial queries: four times as many).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
     pub requests: u32,
     /// Concurrent client workers.
@@ -101,6 +114,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (args, scenarios) = match &cli.command {
         Command::Sends(args) => (args, &[Scenario::Sends][..]),
+        Command::Reads(args) => (args, &[Scenario::Reads][..]),
+        Command::Startup(args) => (args, &[Scenario::Startup][..]),
         Command::Intake(args) => (args, &[Scenario::Intake][..]),
         Command::Subscribers(args) => (args, &[Scenario::Subscribers][..]),
         Command::Dispatch(args) => (args, &[Scenario::Dispatch][..]),
@@ -114,6 +129,8 @@ async fn main() -> anyhow::Result<()> {
     for scenario in scenarios {
         match scenario {
             Scenario::Sends => sends::run(args, &mut report).await?,
+            Scenario::Reads => reads::run(args, &mut report).await?,
+            Scenario::Startup => startup::run(args, &mut report).await?,
             Scenario::Intake => intake::run(args, &mut report).await?,
             Scenario::Subscribers => subscribers::run(&mut report).await?,
             Scenario::Dispatch => dispatch::run(args, &mut report).await?,

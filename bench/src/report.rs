@@ -13,7 +13,7 @@ const BEGIN: &str = "<!-- parley-bench results: begin (generated; edit outside t
 const END: &str = "<!-- parley-bench results: end -->";
 
 /// What one server did over all rounds of one scenario on one backend.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Measured {
     /// Accepted requests per second, per round.
     pub rates: Vec<f64>,
@@ -99,7 +99,8 @@ pub struct Check {
     pub parley: String,
     pub baseline: String,
     pub target: String,
-    pub met: bool,
+    /// `None` when the measurement is reported without a target of its own.
+    pub met: Option<bool>,
 }
 
 /// What a dispatch rate is compared with.
@@ -135,7 +136,7 @@ impl DispatchRow {
         match self.reference {
             DispatchReference::AcceptedSends { .. } => rows
                 .iter()
-                .find(|row| row.scenario == "sends" && row.backend == self.backend)
+                .find(|row| row.scenario == crate::sends::SCENARIO && row.backend == self.backend)
                 .map(|row| row.parley.median_rate()),
             DispatchReference::Ceiling {
                 concurrency,
@@ -297,7 +298,11 @@ impl Report {
                 check.parley,
                 check.baseline,
                 check.target,
-                if check.met { "✅" } else { "❌" },
+                match check.met {
+                    Some(true) => "✅",
+                    Some(false) => "❌",
+                    None => "",
+                },
             );
         }
         table
@@ -332,7 +337,10 @@ impl Report {
                 .iter()
                 .all(|row| row.parley.errors == 0 && row.baseline.errors == 0)
         {
-            details.push_str("- Every measured request was answered 202.\n");
+            details.push_str(
+                "- Every measured request was answered as expected (202 for REST sends, 200 \
+                 without `errors` for GraphQL).\n",
+            );
         }
         for row in &self.dispatch {
             let _ = writeln!(
@@ -371,14 +379,18 @@ impl Report {
         if !self.rows.is_empty() {
             let _ = writeln!(
                 section,
-                "- Load: {} rounds of {} requests per server, Parley and baseline rounds \
-                 alternating, {} concurrent workers on one keep-alive HTTP/1.1 client in the same \
-                 process, after {} warm-up requests per server. req/s is the median over rounds; \
-                 latencies are over every measured request.",
+                "- Load: {} rounds of {} requests per server ({} for the trivial query), Parley \
+                 and baseline rounds alternating, {} concurrent workers on one keep-alive \
+                 HTTP/1.1 client in the same process, after {} warm-up requests per server. req/s \
+                 is the median over rounds; latencies are over every measured request. The inbox \
+                 is read from a workspace seeded with {} conversations and {} messages.",
                 args.rounds,
                 args.requests,
+                args.requests * crate::reads::TRIVIAL_SCALE,
                 args.concurrency,
                 load::WARM_UP,
+                crate::reads::CONVERSATIONS,
+                crate::reads::MESSAGES,
             );
         }
         if let Some(row) = self.dispatch.first() {
