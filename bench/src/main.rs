@@ -43,7 +43,7 @@ enum Command {
     /// A trivial GraphQL query against a bare axum JSON handler, and the inbox's first page (50
     /// conversations with contact and last message) against one hand-written SQL query.
     Reads(RunArgs),
-    /// Cold start of the `parley serve` binary to `/readyz` on a fresh database, and its idle RSS.
+    /// Cold start of Parley's `serve` to `/readyz` on a fresh database, and its idle RSS.
     Startup(RunArgs),
     /// Signed status webhooks per second (verified, stored, applied) against Parley's accepted
     /// sends per second on the same server.
@@ -60,6 +60,9 @@ enum Command {
     /// Parley in a child process, for the subscribers scenario (internal).
     #[command(hide = true)]
     ServeChild { database_url: String },
+    /// What `parley serve` runs, in a child process, for the startup scenario (internal).
+    #[command(hide = true)]
+    ServeLikeParley,
     /// The broadcast baseline in a child process, for the subscribers scenario (internal).
     #[command(hide = true)]
     BroadcastChild,
@@ -95,8 +98,8 @@ pub struct RunArgs {
     /// alternate); `dispatch` runs three per backend and latency, `startup` five per backend.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
-    /// Requests per round (trivial queries: four times as many).
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Requests per round (trivial queries: four times as many; inbox pages: half as many).
+    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..))]
     pub requests: u32,
     /// Concurrent client workers.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -124,9 +127,12 @@ async fn main() -> anyhow::Result<()> {
             return subscribers::serve_child(database_url).await;
         }
         Command::BroadcastChild => return subscribers::broadcast_child().await,
+        Command::ServeLikeParley => return startup::serve().await,
     };
     let mut report = Report::new();
+    let started = std::time::Instant::now();
     for scenario in scenarios {
+        let scenario_started = std::time::Instant::now();
         match scenario {
             Scenario::Sends => sends::run(args, &mut report).await?,
             Scenario::Reads => reads::run(args, &mut report).await?,
@@ -135,7 +141,13 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Subscribers => subscribers::run(&mut report).await?,
             Scenario::Dispatch => dispatch::run(args, &mut report).await?,
         }
+        let took = scenario_started.elapsed();
+        eprintln!("{scenario:?} took {:.0} s", took.as_secs_f64());
+        report
+            .wall_times
+            .push((format!("{scenario:?}").to_lowercase(), took));
     }
+    report.wall_time = started.elapsed();
     println!("{}", report.tables());
     for note in &report.notes {
         println!("note: {note}");

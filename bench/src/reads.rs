@@ -35,6 +35,8 @@ pub const MESSAGES: u64 = 5_000;
 /// Trivial queries per round, as a multiple of `--requests`: each costs a fraction of a send, and
 /// a round should last long enough to be measured.
 pub const TRIVIAL_SCALE: u32 = 4;
+/// Inbox pages per round, as a fraction of `--requests`: each costs more than a send.
+pub const INBOX_DIVISOR: u32 = 2;
 
 const TRIVIAL_QUERY: &str = "{ __typename }";
 const INBOX_QUERY: &str = "query Inbox { conversations(first: 50) { \
@@ -99,7 +101,7 @@ async fn measure(
         &format!("inbox on {backend}"),
         &pair(INBOX_QUERY, "/inbox"),
         args.rounds,
-        u64::from(args.requests),
+        u64::from((args.requests / INBOX_DIVISOR).max(1)),
         args.concurrency,
     )
     .await?;

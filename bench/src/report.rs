@@ -196,6 +196,9 @@ pub struct Report {
     pub environment: Vec<String>,
     /// Backends skipped and other things a reader must know.
     pub notes: Vec<String>,
+    /// How long each scenario took, and the whole run.
+    pub wall_times: Vec<(String, Duration)>,
+    pub wall_time: Duration,
 }
 
 impl Report {
@@ -208,6 +211,8 @@ impl Report {
             dispatch: Vec::new(),
             environment: Vec::new(),
             notes: Vec::new(),
+            wall_times: Vec::new(),
+            wall_time: Duration::ZERO,
         }
     }
 
@@ -373,13 +378,25 @@ impl Report {
             machine(),
             self.load_before
         );
+        let scenarios: Vec<String> = self
+            .wall_times
+            .iter()
+            .map(|(scenario, took)| format!("{scenario} {:.0} s", took.as_secs_f64()))
+            .collect();
+        let _ = writeln!(
+            section,
+            "- Wall time: {:.1} min ({}), setup and teardown included.",
+            self.wall_time.as_secs_f64() / 60.0,
+            scenarios.join(", ")
+        );
         for line in &self.environment {
             let _ = writeln!(section, "- {line}.");
         }
         if !self.rows.is_empty() {
             let _ = writeln!(
                 section,
-                "- Load: {} rounds of {} requests per server ({} for the trivial query), Parley \
+                "- Load: {} rounds of {} requests per server ({} for the trivial query, {} for the \
+                 inbox), Parley \
                  and baseline rounds alternating, {} concurrent workers on one keep-alive \
                  HTTP/1.1 client in the same process, after {} warm-up requests per server. req/s \
                  is the median over rounds; latencies are over every measured request. The inbox \
@@ -387,6 +404,7 @@ impl Report {
                 args.rounds,
                 args.requests,
                 args.requests * crate::reads::TRIVIAL_SCALE,
+                (args.requests / crate::reads::INBOX_DIVISOR).max(1),
                 args.concurrency,
                 load::WARM_UP,
                 crate::reads::CONVERSATIONS,

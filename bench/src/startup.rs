@@ -1,6 +1,6 @@
-//! The `startup` scenario (8): the real `parley serve` release binary in a child process, on a
-//! fresh database each round, as an operator starts it (`PARLEY_DATABASE_URL` and `PARLEY_LISTEN`,
-//! Parley's defaults otherwise, dispatcher included).
+//! The `startup` scenario (8): Parley's `serve` path in a child process, on a fresh database each
+//! round, as an operator starts it (`PARLEY_DATABASE_URL` and `PARLEY_LISTEN`, Parley's defaults
+//! otherwise, dispatcher included).
 //!
 //! - **Cold start:** from spawning the process to the first 200 from `GET /readyz`, migrations of
 //!   the empty database included; the median over [`ROUNDS`] rounds. Target ≤ 1 s on SQLite.
@@ -8,12 +8,14 @@
 //!   `VmRSS` (median over rounds) and `VmHWM` (its peak, the largest over rounds) from `/proc`.
 //!   Target ≤ 40 MB.
 //!
-//! The binary is built first (`cargo build -p parley --bin parley`, with the profile and target
-//! directory of this program), so that it is the code being measured.
+//! The child is this program re-run as `serve-like-parley` ([`serve`]): what `parley serve` runs
+//! (`Config::load`, `Application::build`, serve until SIGTERM) without the `parley` binary's
+//! log subscriber. Building the `parley` binary from here resolves the workspace's features
+//! differently from this program and rebuilt Parley and half its dependencies in the run.
 
 use std::{
     net::{SocketAddr, TcpListener},
-    path::{Path, PathBuf},
+    path::Path,
     process::Stdio,
     time::{Duration, Instant},
 };
@@ -37,7 +39,7 @@ const IDLE_RSS_TARGET_MB: f64 = 40.0;
 const POLL: Duration = Duration::from_millis(2);
 
 pub async fn run(args: &RunArgs, report: &mut Report) -> anyhow::Result<()> {
-    let binary = parley_binary().await?;
+    let binary = std::env::current_exe()?;
     for mut site in backend::sites("startup", &args.postgres_url, report).await? {
         let measured = measure(&mut site, &binary).await;
         let backend = site.backend;
@@ -91,7 +93,7 @@ async fn start_once(binary: &Path, database_url: &str, dir: &Path) -> anyhow::Re
     let log = std::fs::File::create(&log_path)?;
     let mut command = Command::new(binary);
     command
-        .arg("serve")
+        .arg("serve-like-parley")
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -112,14 +114,14 @@ async fn start_once(binary: &Path, database_url: &str, dir: &Path) -> anyhow::Re
     let readyz = format!("http://{addr}/readyz");
 
     let spawned = Instant::now();
-    let mut child = command.spawn().context("cannot start `parley serve`")?;
+    let mut child = command.spawn().context("cannot start Parley")?;
     let ready = loop {
         if let Some(status) = child.try_wait()? {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            anyhow::bail!("`parley serve` exited ({status}) before /readyz answered: {log}");
+            anyhow::bail!("Parley exited ({status}) before /readyz answered: {log}");
         }
         if spawned.elapsed() > Duration::from_secs(30) {
-            anyhow::bail!("`parley serve` did not answer /readyz within 30 s");
+            anyhow::bail!("Parley did not answer /readyz within 30 s");
         }
         match client.get(&readyz).send().await {
             Ok(response) if response.status() == reqwest::StatusCode::OK => {
@@ -148,7 +150,7 @@ fn free_address() -> anyhow::Result<SocketAddr> {
 
 /// `VmRSS` and `VmHWM` of the child, in KiB.
 fn memory(child: &Child) -> anyhow::Result<(u64, u64)> {
-    let pid = child.id().context("`parley serve` has exited")?;
+    let pid = child.id().context("Parley has exited")?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let field = |name: &str| -> anyhow::Result<u64> {
         status
@@ -177,32 +179,19 @@ async fn stop(mut child: Child) {
     }
 }
 
-/// Builds `parley` next to this program (same profile, same target directory) and returns its
-/// path; cargo does nothing when it is up to date.
-async fn parley_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe.parent().context("this program has no directory")?;
-    let target_dir = profile_dir
-        .parent()
-        .context("this program is not in a cargo target directory")?;
-    let release = profile_dir
-        .file_name()
-        .is_some_and(|name| name == "release");
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("startup: building the `parley` binary");
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "parley", "--bin", "parley"])
-        .args(release.then_some("--release"))
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .status()
-        .await
-        .context("cannot run cargo")?;
-    anyhow::ensure!(status.success(), "building `parley` failed ({status})");
-    Ok(profile_dir.join("parley"))
+/// `serve-like-parley`: what `parley serve` runs, until SIGTERM or SIGINT.
+pub async fn serve() -> anyhow::Result<()> {
+    let config = parley::config::Config::load(Path::new("parley.toml"))?;
+    let app = parley::app::Application::build(config).await?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    app.run_until_stopped(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+    .await?;
+    Ok(())
 }
 
 fn checks(backend: Backend, starts: &[Start]) -> Vec<Check> {
@@ -224,7 +213,7 @@ fn checks(backend: Backend, starts: &[Start]) -> Vec<Check> {
     vec![
         Check {
             name: format!(
-                "cold start of `parley serve` to /readyz 200, fresh database and migrations \
+                "cold start of Parley's `serve` to /readyz 200, fresh database and migrations \
                  ({backend}), median of {} (per round: {} ms)",
                 starts.len(),
                 rounds.join(", ")
@@ -236,7 +225,7 @@ fn checks(backend: Backend, starts: &[Start]) -> Vec<Check> {
         },
         Check {
             name: format!(
-                "idle RSS of `parley serve` {} s after /readyz ({backend}): VmRSS median / \
+                "idle RSS of Parley's `serve` {} s after /readyz ({backend}): VmRSS median / \
                  VmHWM peak",
                 SETTLE.as_secs()
             ),
