@@ -35,6 +35,11 @@ pub struct Target {
 pub enum Load {
     /// Shape A sends, answered 202; send `n` goes to recipient `n % recipients`.
     Sends { recipients: u64 },
+    /// The same sends as GraphQL `sendMessage` mutations, answered 200 without `errors`.
+    GraphQlSends { recipients: u64 },
+    /// The same body every time (a GraphQL query, or what a baseline reads in its place),
+    /// answered 200 without `errors`.
+    Fixed { body: Arc<str> },
     /// Meta status webhooks for `wamids` (sent, then delivered, then read as the numbers wrap),
     /// signed with `app_secret`, answered 200.
     Statuses {
@@ -48,7 +53,9 @@ impl Load {
     fn expected(&self) -> reqwest::StatusCode {
         match self {
             Load::Sends { .. } => reqwest::StatusCode::ACCEPTED,
-            Load::Statuses { .. } => reqwest::StatusCode::OK,
+            Load::GraphQlSends { .. } | Load::Fixed { .. } | Load::Statuses { .. } => {
+                reqwest::StatusCode::OK
+            }
         }
     }
 
@@ -56,6 +63,8 @@ impl Load {
     fn request(&self, n: u64) -> (String, Option<String>) {
         match self {
             Load::Sends { recipients } => (body(n, *recipients), None),
+            Load::GraphQlSends { recipients } => (graphql_send(n, *recipients), None),
+            Load::Fixed { body } => (body.to_string(), None),
             Load::Statuses {
                 app_secret,
                 phone_number_id,
@@ -132,6 +141,21 @@ fn body(n: u64, recipients: u64) -> String {
         "to": format!("+4477009{:05}", n % recipients),
         "type": "text",
         "text": format!("Benchmark message {n}"),
+    })
+    .to_string()
+}
+
+/// Send number `n` as a GraphQL `sendMessage`, with the recipient and text of [`body`]; it asks
+/// for what shape A answers (the send attempt's id and status).
+fn graphql_send(n: u64, recipients: u64) -> String {
+    serde_json::json!({
+        "query": "mutation($input: SendMessageInput!) { \
+                  sendMessage(input: $input) { sendAttempt { id status } } }",
+        "variables": {"input": {
+            "to": format!("+4477009{:05}", n % recipients),
+            "type": "TEXT",
+            "text": format!("Benchmark message {n}"),
+        }},
     })
     .to_string()
 }
@@ -217,8 +241,48 @@ async fn send(
         .bytes()
         .await
         .map_err(|error| format!("{status}, body unreadable: {error}"))?;
-    if status != target.load.expected() {
+    // GraphQL refuses with 200 and `errors`; no answer that succeeds names that key.
+    if status != target.load.expected() || answer.windows(8).any(|key| key == b"\"errors\"") {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&answer)));
     }
     Ok(())
+}
+
+/// Warms each target up with [`WARM_UP`] requests, then measures `rounds` rounds of `requests`
+/// requests per target. Within a round the targets take turns with the same request numbers, so
+/// that drift (WAL growth, caches, the machine's other load) reaches them alike. `label` names the
+/// scenario and backend in the progress lines.
+pub async fn alternate<const N: usize>(
+    client: &reqwest::Client,
+    label: &str,
+    targets: &[(&str, Target); N],
+    rounds: u32,
+    requests: u64,
+    concurrency: u32,
+) -> anyhow::Result<[crate::report::Measured; N]> {
+    for (name, target) in targets {
+        let warm = round(client, target, 0, WARM_UP, concurrency).await?;
+        anyhow::ensure!(
+            warm.errors == 0,
+            "{name} refused warm-up requests: {}",
+            warm.error_samples.join("; ")
+        );
+    }
+    let mut measured = std::array::from_fn(|_| crate::report::Measured::default());
+    let mut first = WARM_UP;
+    for number in 1..=rounds {
+        let mut line = format!("{label}, round {number}/{rounds}:");
+        for ((name, target), measured) in targets.iter().zip(&mut measured) {
+            let round = round(client, target, first, requests, concurrency).await?;
+            line.push_str(&format!(
+                " {name} {:.0} req/s ({} errors);",
+                round.rate(),
+                round.errors
+            ));
+            measured.add(round);
+        }
+        eprintln!("{}", line.trim_end_matches(';'));
+        first += requests;
+    }
+    Ok(measured)
 }

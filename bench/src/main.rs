@@ -10,8 +10,11 @@ mod fake_graph;
 mod intake;
 mod load;
 mod parley_server;
+mod read_baseline;
+mod reads;
 mod report;
 mod sends;
+mod startup;
 mod subscribers;
 
 use std::path::PathBuf;
@@ -33,9 +36,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Accepted sends per second through `POST /api/v1/messages/send` (shape A, API key) against
-    /// a bare axum handler that writes the same rows in one transaction.
+    /// Accepted sends per second through `POST /api/v1/messages/send` (shape A, API key) and
+    /// through GraphQL `sendMessage` (same key) against a bare axum handler that writes the same
+    /// rows in one transaction.
     Sends(RunArgs),
+    /// A trivial GraphQL query against a bare axum JSON handler, and the inbox's first page (50
+    /// conversations with contact and last message) against one hand-written SQL query.
+    Reads(RunArgs),
+    /// Cold start of Parley's `serve` to `/readyz` on a fresh database, and its idle RSS.
+    Startup(RunArgs),
     /// Signed status webhooks per second (verified, stored, applied) against Parley's accepted
     /// sends per second on the same server.
     Intake(RunArgs),
@@ -51,6 +60,9 @@ enum Command {
     /// Parley in a child process, for the subscribers scenario (internal).
     #[command(hide = true)]
     ServeChild { database_url: String },
+    /// What `parley serve` runs, in a child process, for the startup scenario (internal).
+    #[command(hide = true)]
+    ServeLikeParley,
     /// The broadcast baseline in a child process, for the subscribers scenario (internal).
     #[command(hide = true)]
     BroadcastChild,
@@ -60,30 +72,34 @@ enum Command {
 #[derive(Clone, Copy, Debug)]
 enum Scenario {
     Sends,
+    Reads,
     Dispatch,
     Intake,
     Subscribers,
+    Startup,
 }
 
 impl Scenario {
     /// `sends` first: `dispatch` and `intake` are compared with its rate.
     const ALL: &[Scenario] = &[
         Scenario::Sends,
+        Scenario::Reads,
         Scenario::Dispatch,
         Scenario::Intake,
         Scenario::Subscribers,
+        Scenario::Startup,
     ];
 }
 
 /// Options shared by every scenario.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
-    /// Measured rounds per server in `sends` (Parley and baseline rounds alternate); `dispatch`
-    /// runs three per backend and latency.
+    /// Measured rounds per server in `sends`, `intake` and `reads` (Parley and baseline rounds
+    /// alternate); `dispatch` runs three per backend and latency, `startup` five per backend.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
-    /// Requests per round.
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Requests per round (trivial queries: four times as many; inbox pages: half as many).
+    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..))]
     pub requests: u32,
     /// Concurrent client workers.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -101,6 +117,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (args, scenarios) = match &cli.command {
         Command::Sends(args) => (args, &[Scenario::Sends][..]),
+        Command::Reads(args) => (args, &[Scenario::Reads][..]),
+        Command::Startup(args) => (args, &[Scenario::Startup][..]),
         Command::Intake(args) => (args, &[Scenario::Intake][..]),
         Command::Subscribers(args) => (args, &[Scenario::Subscribers][..]),
         Command::Dispatch(args) => (args, &[Scenario::Dispatch][..]),
@@ -109,16 +127,27 @@ async fn main() -> anyhow::Result<()> {
             return subscribers::serve_child(database_url).await;
         }
         Command::BroadcastChild => return subscribers::broadcast_child().await,
+        Command::ServeLikeParley => return startup::serve().await,
     };
     let mut report = Report::new();
+    let started = std::time::Instant::now();
     for scenario in scenarios {
+        let scenario_started = std::time::Instant::now();
         match scenario {
             Scenario::Sends => sends::run(args, &mut report).await?,
+            Scenario::Reads => reads::run(args, &mut report).await?,
+            Scenario::Startup => startup::run(args, &mut report).await?,
             Scenario::Intake => intake::run(args, &mut report).await?,
             Scenario::Subscribers => subscribers::run(&mut report).await?,
             Scenario::Dispatch => dispatch::run(args, &mut report).await?,
         }
+        let took = scenario_started.elapsed();
+        eprintln!("{scenario:?} took {:.0} s", took.as_secs_f64());
+        report
+            .wall_times
+            .push((format!("{scenario:?}").to_lowercase(), took));
     }
+    report.wall_time = started.elapsed();
     println!("{}", report.tables());
     for note in &report.notes {
         println!("note: {note}");

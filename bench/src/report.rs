@@ -13,7 +13,7 @@ const BEGIN: &str = "<!-- parley-bench results: begin (generated; edit outside t
 const END: &str = "<!-- parley-bench results: end -->";
 
 /// What one server did over all rounds of one scenario on one backend.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Measured {
     /// Accepted requests per second, per round.
     pub rates: Vec<f64>,
@@ -99,7 +99,8 @@ pub struct Check {
     pub parley: String,
     pub baseline: String,
     pub target: String,
-    pub met: bool,
+    /// `None` when the measurement is reported without a target of its own.
+    pub met: Option<bool>,
 }
 
 /// What a dispatch rate is compared with.
@@ -135,7 +136,7 @@ impl DispatchRow {
         match self.reference {
             DispatchReference::AcceptedSends { .. } => rows
                 .iter()
-                .find(|row| row.scenario == "sends" && row.backend == self.backend)
+                .find(|row| row.scenario == crate::sends::SCENARIO && row.backend == self.backend)
                 .map(|row| row.parley.median_rate()),
             DispatchReference::Ceiling {
                 concurrency,
@@ -195,6 +196,9 @@ pub struct Report {
     pub environment: Vec<String>,
     /// Backends skipped and other things a reader must know.
     pub notes: Vec<String>,
+    /// How long each scenario took, and the whole run.
+    pub wall_times: Vec<(String, Duration)>,
+    pub wall_time: Duration,
 }
 
 impl Report {
@@ -207,6 +211,8 @@ impl Report {
             dispatch: Vec::new(),
             environment: Vec::new(),
             notes: Vec::new(),
+            wall_times: Vec::new(),
+            wall_time: Duration::ZERO,
         }
     }
 
@@ -297,7 +303,11 @@ impl Report {
                 check.parley,
                 check.baseline,
                 check.target,
-                if check.met { "✅" } else { "❌" },
+                match check.met {
+                    Some(true) => "✅",
+                    Some(false) => "❌",
+                    None => "",
+                },
             );
         }
         table
@@ -332,7 +342,10 @@ impl Report {
                 .iter()
                 .all(|row| row.parley.errors == 0 && row.baseline.errors == 0)
         {
-            details.push_str("- Every measured request was answered 202.\n");
+            details.push_str(
+                "- Every measured request was answered as expected (202 for REST sends, 200 \
+                 without `errors` for GraphQL).\n",
+            );
         }
         for row in &self.dispatch {
             let _ = writeln!(
@@ -365,20 +378,37 @@ impl Report {
             machine(),
             self.load_before
         );
+        let scenarios: Vec<String> = self
+            .wall_times
+            .iter()
+            .map(|(scenario, took)| format!("{scenario} {:.0} s", took.as_secs_f64()))
+            .collect();
+        let _ = writeln!(
+            section,
+            "- Wall time: {:.1} min ({}), setup and teardown included.",
+            self.wall_time.as_secs_f64() / 60.0,
+            scenarios.join(", ")
+        );
         for line in &self.environment {
             let _ = writeln!(section, "- {line}.");
         }
         if !self.rows.is_empty() {
             let _ = writeln!(
                 section,
-                "- Load: {} rounds of {} requests per server, Parley and baseline rounds \
-                 alternating, {} concurrent workers on one keep-alive HTTP/1.1 client in the same \
-                 process, after {} warm-up requests per server. req/s is the median over rounds; \
-                 latencies are over every measured request.",
+                "- Load: {} rounds of {} requests per server ({} for the trivial query, {} for the \
+                 inbox), Parley \
+                 and baseline rounds alternating, {} concurrent workers on one keep-alive \
+                 HTTP/1.1 client in the same process, after {} warm-up requests per server. req/s \
+                 is the median over rounds; latencies are over every measured request. The inbox \
+                 is read from a workspace seeded with {} conversations and {} messages.",
                 args.rounds,
                 args.requests,
+                args.requests * crate::reads::TRIVIAL_SCALE,
+                (args.requests / crate::reads::INBOX_DIVISOR).max(1),
                 args.concurrency,
                 load::WARM_UP,
+                crate::reads::CONVERSATIONS,
+                crate::reads::MESSAGES,
             );
         }
         if let Some(row) = self.dispatch.first() {

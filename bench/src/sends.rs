@@ -1,6 +1,7 @@
-//! The `sends` scenario: accepted sends per second through shape A (`POST /api/v1/messages/send`
-//! with an API key) against the baseline that writes the same rows, on SQLite and on Postgres.
-//! Target: Parley reaches at least half of the baseline's rate.
+//! The `sends` scenarios: accepted sends per second through shape A (`POST /api/v1/messages/send`
+//! with an API key; target ≥ 0.5×) and through the GraphQL `sendMessage` mutation with the same
+//! key (target ≥ 0.4×), each against the baseline that writes the same rows, on SQLite and on
+//! Postgres. The three take turns within each round; both rows share the baseline's rounds.
 
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Statement};
@@ -9,18 +10,22 @@ use crate::{
     RunArgs,
     backend::{self, Backend, Site},
     baseline::BaselineServer,
-    load::{self, Target, WARM_UP},
+    load::{self, Load, Target},
     parley_server::{self, ParleyServer},
-    report::{Measured, Report, Row},
+    report::{Report, Row},
 };
 
-const SCENARIO: &str = "sends";
+/// Scenario 1, which `dispatch` and `intake` are compared with.
+pub const SCENARIO: &str = "sends (REST shape A)";
 const TARGET_RATIO: f64 = 0.5;
+/// Scenario 2: the same sends through GraphQL, against the same baseline rounds.
+const GRAPHQL_SCENARIO: &str = "sends (GraphQL sendMessage)";
+const GRAPHQL_TARGET_RATIO: f64 = 0.4;
 
 /// Measures on SQLite, then on Postgres unless its server is unreachable (then says so).
 pub async fn run(args: &RunArgs, report: &mut Report) -> anyhow::Result<()> {
     let client = load::client(args.concurrency)?;
-    for site in backend::sites(SCENARIO, &args.postgres_url, report).await? {
+    for site in backend::sites("sends", &args.postgres_url, report).await? {
         measure_on(site, &client, args, report).await?;
     }
     Ok(())
@@ -36,8 +41,8 @@ async fn measure_on(
     let measured = measure(&mut site, client, args).await;
     let backend = site.backend;
     site.clean_up().await;
-    let (row, environment) = measured.with_context(|| format!("{SCENARIO} on {backend}"))?;
-    report.rows.push(row);
+    let (rows, environment) = measured.with_context(|| format!("sends on {backend}"))?;
+    report.rows.extend(rows);
     report.environment.push(environment);
     Ok(())
 }
@@ -46,7 +51,7 @@ async fn measure(
     site: &mut Site,
     client: &reqwest::Client,
     args: &RunArgs,
-) -> anyhow::Result<(Row, String)> {
+) -> anyhow::Result<(Vec<Row>, String)> {
     let backend = site.backend;
     let parley = ParleyServer::start(&site.fresh_database().await?).await?;
     let key = parley
@@ -56,58 +61,64 @@ async fn measure(
     let baseline_url = site.fresh_database().await?;
     let baseline = BaselineServer::start(&baseline_url).await?;
     let environment = describe(backend, &baseline_url).await?;
-    // The baseline ignores the key; sending it keeps the client's work the same for both.
-    let targets = [("Parley", parley.addr), ("baseline", baseline.addr)].map(|(name, addr)| {
-        let url = format!("http://{addr}/api/v1/messages/send");
+    // The baseline ignores the key; sending it keeps the client's work the same for both. The
+    // GraphQL sends use the same key, so that the two APIs differ in nothing else.
+    let recipients = load::RECIPIENTS;
+    let target = |addr, path: &str, load| Target {
+        url: format!("http://{addr}{path}"),
+        bearer: key.clone(),
+        load,
+    };
+    let targets = [
         (
-            name,
-            Target {
-                url,
-                bearer: key.clone(),
-                load: load::Load::Sends {
-                    recipients: load::RECIPIENTS,
-                },
-            },
-        )
-    });
-
-    for (name, target) in &targets {
-        let warm = load::round(client, target, 0, WARM_UP, args.concurrency).await?;
-        if warm.errors > 0 {
-            anyhow::bail!(
-                "{name} refused warm-up requests: {}",
-                warm.error_samples.join("; ")
-            );
-        }
-    }
-    let (requests, mut first) = (u64::from(args.requests), WARM_UP);
-    let mut measured = [Measured::default(), Measured::default()];
-    for number in 1..=args.rounds {
-        // Alternating rounds, with the same request bodies, so that drift (WAL growth, caches,
-        // the machine's other load) reaches both servers alike.
-        for ((name, target), measured) in targets.iter().zip(&mut measured) {
-            let round = load::round(client, target, first, requests, args.concurrency).await?;
-            eprintln!(
-                "{SCENARIO} on {backend}, round {number}/{}: {name} {:.0} req/s ({} errors)",
-                args.rounds,
-                round.rate(),
-                round.errors
-            );
-            measured.add(round);
-        }
-        first += requests;
-    }
+            "Parley REST",
+            target(
+                parley.addr,
+                "/api/v1/messages/send",
+                Load::Sends { recipients },
+            ),
+        ),
+        (
+            "Parley GraphQL",
+            target(parley.addr, "/graphql", Load::GraphQlSends { recipients }),
+        ),
+        (
+            "baseline",
+            target(
+                baseline.addr,
+                "/api/v1/messages/send",
+                Load::Sends { recipients },
+            ),
+        ),
+    ];
+    let [rest, graphql, bare] = load::alternate(
+        client,
+        &format!("sends on {backend}"),
+        &targets,
+        args.rounds,
+        u64::from(args.requests),
+        args.concurrency,
+    )
+    .await?;
     parley.stop().await?;
     baseline.stop().await?;
-    let [parley, baseline] = measured;
-    let row = Row {
-        scenario: SCENARIO,
-        backend,
-        target_ratio: TARGET_RATIO,
-        parley,
-        baseline,
-    };
-    Ok((row, environment))
+    let rows = vec![
+        Row {
+            scenario: SCENARIO,
+            backend,
+            target_ratio: TARGET_RATIO,
+            parley: rest,
+            baseline: bare.clone(),
+        },
+        Row {
+            scenario: GRAPHQL_SCENARIO,
+            backend,
+            target_ratio: GRAPHQL_TARGET_RATIO,
+            parley: graphql,
+            baseline: bare,
+        },
+    ];
+    Ok((rows, environment))
 }
 
 /// The database's version and durability settings, which the numbers depend on.
