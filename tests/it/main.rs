@@ -10,6 +10,7 @@ mod cli;
 mod cloud_api;
 mod constraints;
 mod dispatch;
+mod graphql_limits;
 mod isolation;
 mod limits;
 mod logs;
