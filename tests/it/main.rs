@@ -21,5 +21,6 @@ mod read_side_scale;
 mod schema;
 mod sending;
 mod shutdown;
+mod soak;
 mod subscriptions;
 mod webhooks;
