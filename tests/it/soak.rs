@@ -145,7 +145,7 @@ async fn soak_mixed_load_keeps_memory_flat_and_settles_every_send() {
                     .await;
                 assert!(response["errors"].is_null(), "{response}");
                 sends.fetch_add(1, Ordering::Relaxed);
-                if i % 3 == 0 {
+                if i.is_multiple_of(3) {
                     let from = format!("1666{client}{:06}", i % 200 + 1);
                     deliver(&app, &inbound(&from, &format!("wamid.SOAK{client}x{i}"))).await;
                     webhooks.fetch_add(1, Ordering::Relaxed);
