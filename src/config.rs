@@ -62,6 +62,24 @@ pub struct Config {
     pub graph_api_timeout_ms: u64,
     /// Gap between the sandbox's sent, delivered and read statuses.
     pub sandbox_status_delay_ms: u64,
+    /// Deepest selection a GraphQL document may have.
+    pub graphql_max_depth: usize,
+    /// Largest complexity of a GraphQL document: every field counts (aliases too), a list by its
+    /// page size.
+    pub graphql_max_complexity: usize,
+    /// Most directives in one GraphQL document.
+    pub graphql_max_directives: usize,
+    /// Most operations in one batched `POST /graphql`.
+    pub graphql_max_batch: usize,
+    /// Longest GraphQL document, in bytes.
+    pub graphql_max_query_bytes: usize,
+    /// How long a query or mutation may run (subscriptions run as long as their client wants).
+    pub graphql_timeout_ms: u64,
+    /// Whether `__schema` and `__type` answer; GraphiQL needs them. Turn off in production if
+    /// clients do not need the schema at run time.
+    pub graphql_introspection: bool,
+    /// Whether validation errors suggest field names ("did you mean …?"), which reveals the schema.
+    pub graphql_suggestions: bool,
     /// Outbound webhooks: see [`OutboundWebhooks`].
     #[serde(flatten)]
     pub outbound_webhooks: OutboundWebhooks,
@@ -180,6 +198,14 @@ impl Default for Config {
             pair_spacing_ms: 6_000,
             graph_api_timeout_ms: 20_000,
             sandbox_status_delay_ms: 1000,
+            graphql_max_depth: 16,
+            graphql_max_complexity: 5_000,
+            graphql_max_directives: 50,
+            graphql_max_batch: 10,
+            graphql_max_query_bytes: 32 * 1024,
+            graphql_timeout_ms: 30_000,
+            graphql_introspection: true,
+            graphql_suggestions: true,
             outbound_webhooks: OutboundWebhooks::default(),
         }
     }
@@ -255,6 +281,19 @@ impl Config {
         }
         if self.jwt_ttl_secs == 0 || self.jwt_ttl_secs > 366 * 24 * 60 * 60 {
             return invalid("PARLEY_JWT_TTL_SECS must be between 1 second and a year".into());
+        }
+        if self.graphql_max_depth == 0
+            || self.graphql_max_complexity == 0
+            || self.graphql_max_batch == 0
+            || self.graphql_max_query_bytes == 0
+        {
+            return invalid(
+                "PARLEY_GRAPHQL_MAX_DEPTH, _MAX_COMPLEXITY, _MAX_BATCH and _MAX_QUERY_BYTES must be at least 1"
+                    .into(),
+            );
+        }
+        if self.graphql_timeout_ms == 0 {
+            return invalid("PARLEY_GRAPHQL_TIMEOUT_MS must be at least 1".into());
         }
         if self.database_max_connections == 0 {
             return invalid("PARLEY_DATABASE_MAX_CONNECTIONS must be at least 1".into());

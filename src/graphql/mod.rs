@@ -1,6 +1,7 @@
 //! The GraphQL API: schema, resolvers by area, and the HTTP/websocket endpoints on `/graphql`.
 
 mod guard;
+pub(crate) mod limits;
 pub(crate) mod lists;
 mod loader;
 mod mutation;

@@ -12,7 +12,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use super::ws;
+use super::{limits, ws};
 use crate::{
     app::AppState,
     auth::extract::Authenticated,
@@ -36,6 +36,24 @@ pub async fn post(
             .into_graphql_response();
         }
     };
+    if let BatchRequest::Batch(requests) = &request {
+        let max = state.config.graphql_max_batch;
+        if requests.len() > max {
+            let error = limits::error(
+                "batch_too_large",
+                format!(
+                    "the batch has {} operations; at most {max} are accepted",
+                    requests.len()
+                ),
+            );
+            let response = async_graphql::Response::from_errors(vec![error]);
+            return (
+                StatusCode::BAD_REQUEST,
+                GraphQLResponse::from(response).into_response(),
+            )
+                .into_response();
+        }
+    }
     let request = match principal {
         Some(principal) => request.data(principal),
         None => request,

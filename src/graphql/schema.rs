@@ -5,15 +5,10 @@ use std::sync::Arc;
 use async_graphql::{SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
-use super::{loader, mutation::Mutation, query::Query, subscription::Subscription};
+use super::{limits::Limits, loader, mutation::Mutation, query::Query, subscription::Subscription};
 use crate::{config::Config, db::ServerSecrets, events::EventBus};
 
 pub type ParleySchema = Schema<Query, Mutation, Subscription>;
-
-/// Deepest selection accepted; deeper documents are refused before they run.
-const MAX_DEPTH: usize = 16;
-/// Largest complexity accepted (every field counts one, lists by their page size).
-const MAX_COMPLEXITY: usize = 5_000;
 
 /// What resolvers reach through the context.
 pub struct SchemaDeps {
@@ -23,10 +18,22 @@ pub struct SchemaDeps {
     pub events: EventBus,
 }
 
+/// The schema, held to the configured [`Limits`] (the defaults' without `deps`, as for the SDL).
 pub fn build_schema(deps: Option<SchemaDeps>) -> ParleySchema {
+    let limits = match &deps {
+        Some(deps) => Limits::from_config(&deps.config),
+        None => Limits::from_config(&Config::default()),
+    };
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY);
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(limits);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !limits.suggestions {
+        builder = builder.disable_suggestions();
+    }
     if let Some(deps) = deps {
         builder = loader::register(builder, &deps.db);
         builder = builder

@@ -259,7 +259,7 @@ async fn contact_by_phone(
 #[utoipa::path(
     get,
     path = "/api/v1/contacts/{phone}",
-    params(("phone" = String, Path, description = "The number in international format (`+447700900123` or the digits)")),
+    params(("phone" = String, Path, description = "The number in international format (`+447700900123` or the digits)", example = "+917999709798")),
     responses(
         (status = 200, body = ContactResponse),
         (status = 400, body = super::ErrorBody, description = "invalid_phone_number"),
@@ -285,7 +285,7 @@ pub async fn get_contact(
     get,
     path = "/api/v1/contacts/{phone}/messages",
     params(
-        ("phone" = String, Path, description = "The number in international format"),
+        ("phone" = String, Path, description = "The number in international format", example = "+917999709798"),
         MessageListParams,
     ),
     responses(

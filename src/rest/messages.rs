@@ -83,6 +83,7 @@ pub struct ReactionField {
 
 /// A message to send, in either shape's spelling.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"to": "+917999709798", "type": "text", "text": "Your invoice is ready."}))]
 pub struct SendBody {
     /// The recipient, in international format.
     pub to: String,
@@ -124,7 +125,8 @@ pub struct SendBody {
 }
 
 impl SendBody {
-    fn content(self) -> (ContentInput, Option<String>, Option<String>) {
+    /// The message content and, apart, `reply_to` and `contact_name`.
+    pub fn content(self) -> (ContentInput, Option<String>, Option<String>) {
         let SendBody {
             message_type,
             text,

@@ -3,7 +3,7 @@
 //! key's `X-RateLimit-*` headers.
 
 mod contacts;
-mod messages;
+pub mod messages;
 
 use axum::{
     Json, Router,

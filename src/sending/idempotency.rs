@@ -14,14 +14,18 @@ const MAX_LEN: usize = 255;
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    /// Surrounding whitespace and one pair of double quotes are not part of the key: `"abc"` and
-    /// `abc` name the same send (clients differ in how they write header values).
+    /// Surrounding whitespace and double quotes are not part of the key: `"abc"`, `" abc "` and
+    /// `abc` name the same send (clients differ in how they write header values). Stripped until
+    /// none are left, so that a key parses to itself (a single pass left `"  abc"` as `  abc`,
+    /// which then parsed as `abc`: found by the `idempotency` fuzz target).
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let trimmed = raw.trim();
-        let unquoted = trimmed
+        let mut unquoted = raw.trim();
+        while let Some(inner) = unquoted
             .strip_prefix('"')
             .and_then(|rest| rest.strip_suffix('"'))
-            .unwrap_or(trimmed);
+        {
+            unquoted = inner.trim();
+        }
         let valid = !unquoted.is_empty()
             && unquoted.len() <= MAX_LEN
             && unquoted
@@ -92,6 +96,21 @@ mod tests {
         for bad in ["", "\"\"", "   ", "tab\there", "ключ", &"k".repeat(256)] {
             assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_key_parses_to_itself() {
+        let plain = IdempotencyKey::parse("quoted key").unwrap();
+        for spelling in [
+            "\"  quoted key\"  ",
+            "\"\"quoted key\"\"",
+            "\" \" quoted key \" \"",
+        ] {
+            let key = IdempotencyKey::parse(spelling).unwrap();
+            assert_eq!(key, plain, "{spelling:?}");
+            assert_eq!(IdempotencyKey::parse(key.as_str()).unwrap(), key);
+        }
+        assert!(IdempotencyKey::parse("\" \"\" \"").is_err());
     }
 
     #[test]

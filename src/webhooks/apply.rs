@@ -178,6 +178,21 @@ impl<'a> Delivery<'a> {
     }
 }
 
+/// Applies a delivery that was not stored, one transaction per change (for tools and the fuzzer;
+/// the server stores every delivery first: see `intake`). `Ok(Some(note))` records what was
+/// skipped.
+pub async fn apply_delivery(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+    payload: &Value,
+) -> Result<Option<String>, AppError> {
+    Delivery::read(db, payload)
+        .await?
+        .apply_each(db, bus, config)
+        .await
+}
+
 /// What applying a delivery leaves for after its transaction commits: the events to broadcast,
 /// and the inbound messages the sender's bot may answer (through the send path, which writes in
 /// a transaction of its own).

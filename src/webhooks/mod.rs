@@ -8,4 +8,5 @@ pub mod intake;
 mod receive;
 pub mod status;
 
+pub use apply::apply_delivery;
 pub use intake::sign;

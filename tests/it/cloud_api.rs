@@ -284,6 +284,54 @@ async fn no_answer_after_sending_is_unknown_and_never_retried() {
     );
 }
 
+/// Meta answered 200 but what it said cannot be read (garbage, or a body cut off mid-way): the
+/// message may be on its way, so the outcome is unknown and the send is never repeated.
+#[tokio::test]
+async fn an_unreadable_acceptance_is_unknown_and_never_retried() {
+    let fake = FakeGraph::start().await;
+    let accepted = r#"{"messaging_product":"whatsapp","contacts":[{"input":"14155550123","wa_id":"14155550123"}],"messages":[{"id":"wamid.CUT"}]}"#;
+    let replies = [
+        Reply::Raw {
+            status: 200,
+            body: "\u{0}\u{1f}garbage, not JSON".into(),
+        },
+        Reply::Raw {
+            status: 200,
+            body: "[1, 2, 3]".into(),
+        },
+        Reply::Truncated {
+            status: 200,
+            body: accepted[..40].into(),
+        },
+    ];
+    for (index, reply) in replies.into_iter().enumerate() {
+        fake.script(TO, vec![reply.clone()]);
+        let attempt = format!("attempt-unreadable-{index}");
+        let failure = send(&fake, &text(TO, "Hi", None), &attempt).await;
+        let Err(failure @ SendFailure::Unknown(_)) = failure else {
+            panic!("{reply:?}: expected an unknown outcome, got {failure:?}");
+        };
+        assert!(!format!("{failure:?}").contains(TOKEN));
+        let (code, _, disconnect) = failed_with(decide(&failure));
+        assert_eq!((code, disconnect), (ErrorCode::DeliveryUnknown, false));
+        assert_eq!(fake.attempts(&attempt), 1, "{reply:?}");
+    }
+    // An error status with a cut-off body is still Meta refusing: safe to decide on the status.
+    fake.script(
+        TO,
+        vec![Reply::Truncated {
+            status: 500,
+            body: r#"{"error":{"message":"Internal"#.into(),
+        }],
+    );
+    let failure = send(&fake, &text(TO, "Hi", None), "attempt-cut-500").await;
+    assert!(
+        matches!(&failure, Err(SendFailure::Meta(error)) if error.http_status == 500)
+            || matches!(&failure, Err(SendFailure::Unknown(_))),
+        "{failure:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_refused_connection_is_not_sent_and_retried() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -49,6 +49,9 @@ pub enum Reply {
     Hang,
     /// Any status with any body, for answers that are not Meta's shape.
     Raw { status: u16, body: String },
+    /// This status and the start of this body, announced longer than it is: the connection
+    /// closes mid-body.
+    Truncated { status: u16, body: String },
 }
 
 impl Reply {
@@ -349,6 +352,17 @@ async fn answer(
                 message,
             } => Answer::Now(meta_error(status_code(status), code, &message)),
             Reply::Raw { status, body } => Answer::Now((status_code(status), body).into_response()),
+            Reply::Truncated { status, body } => {
+                let announced = (body.len() * 2 + 16).to_string();
+                Answer::Now(
+                    (
+                        status_code(status),
+                        [(header::CONTENT_LENGTH, announced)],
+                        body,
+                    )
+                        .into_response(),
+                )
+            }
             Reply::Hang => Answer::Hang,
         };
         (reply, fake.latency)
