@@ -39,13 +39,58 @@ use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
-/// A running baseline server.
-pub struct BaselineServer {
+/// A bare axum server over a database pool, as the baselines run: serves until stopped.
+pub struct BareServer {
     pub addr: SocketAddr,
+    name: &'static str,
     db: DatabaseConnection,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
+
+impl BareServer {
+    /// Serves `router` on `listen` (port 0 for a free one); `db` is closed when it stops.
+    pub async fn serve(
+        name: &'static str,
+        router: Router,
+        db: DatabaseConnection,
+        listen: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    stopped.await.ok();
+                })
+                .await
+        });
+        Ok(Self {
+            addr,
+            name,
+            db,
+            stop,
+            task,
+        })
+    }
+
+    /// Stops serving and closes the pool.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop.send(()).ok();
+        self.task
+            .await
+            .with_context(|| format!("{} task", self.name))?
+            .with_context(|| format!("{} stops cleanly", self.name))?;
+        self.db
+            .close()
+            .await
+            .with_context(|| format!("{} pool", self.name))
+    }
+}
+
+/// The send baseline.
+pub struct BaselineServer;
 
 /// The one workspace, member and sender every send goes from.
 struct Seed {
@@ -57,7 +102,7 @@ struct Seed {
 impl BaselineServer {
     /// Migrates a fresh database with Parley's migrations, seeds one workspace, member and sender,
     /// and serves `POST /api/v1/messages/send` on port 0.
-    pub async fn start(database_url: &str) -> anyhow::Result<Self> {
+    pub async fn start(database_url: &str) -> anyhow::Result<BareServer> {
         // Parley's own connect: same pool size, WAL, synchronous and busy timeout on SQLite.
         let config = crate::parley_server::server_config(database_url);
         let db = parley::db::connect(&config)
@@ -73,32 +118,7 @@ impl BaselineServer {
                 db: db.clone(),
                 seed,
             }));
-        let listener = TcpListener::bind(config.listen).await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    stopped.await.ok();
-                })
-                .await
-        });
-        Ok(Self {
-            addr,
-            db,
-            stop,
-            task,
-        })
-    }
-
-    /// Stops serving and closes the pool.
-    pub async fn stop(self) -> anyhow::Result<()> {
-        self.stop.send(()).ok();
-        self.task
-            .await
-            .context("baseline server task")?
-            .context("baseline stops cleanly")?;
-        self.db.close().await.context("baseline pool")
+        BareServer::serve("baseline server", router, db, config.listen).await
     }
 }
 

@@ -6,7 +6,7 @@
 //!   activity first, each with its contact and last message) with one hand-written SQL query over
 //!   Parley's own database, answering the same JSON shape as Parley's `conversations` query.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use anyhow::Context;
 use axum::{
@@ -20,19 +20,15 @@ use axum::{
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement};
 use serde_json::{Value, json};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
+
+use crate::baseline::BareServer;
 
 /// Conversations on the inbox's first page, as Parley's `conversations(first: 50)`.
 pub const PAGE: usize = 50;
 
-/// A running read baseline.
-pub struct ReadBaseline {
-    pub addr: SocketAddr,
-    db: DatabaseConnection,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-}
+/// The read baseline.
+pub struct ReadBaseline;
 
 struct Inbox {
     db: DatabaseConnection,
@@ -44,7 +40,7 @@ struct Inbox {
 impl ReadBaseline {
     /// Serves on port 0, reading the database at `database_url` (Parley's, already seeded) through
     /// Parley's own connect, so with the same pool settings.
-    pub async fn start(database_url: &str, workspace_id: Uuid) -> anyhow::Result<Self> {
+    pub async fn start(database_url: &str, workspace_id: Uuid) -> anyhow::Result<BareServer> {
         let config = crate::parley_server::server_config(database_url);
         let db = parley::db::connect(&config)
             .await
@@ -58,32 +54,7 @@ impl ReadBaseline {
                 workspace_id,
                 sql,
             }));
-        let listener = TcpListener::bind(config.listen).await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    stopped.await.ok();
-                })
-                .await
-        });
-        Ok(Self {
-            addr,
-            db,
-            stop,
-            task,
-        })
-    }
-
-    /// Stops serving and closes the pool.
-    pub async fn stop(self) -> anyhow::Result<()> {
-        self.stop.send(()).ok();
-        self.task
-            .await
-            .context("read baseline task")?
-            .context("read baseline stops cleanly")?;
-        self.db.close().await.context("read baseline pool")
+        BareServer::serve("read baseline", router, db, config.listen).await
     }
 }
 

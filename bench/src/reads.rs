@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::{
     RunArgs,
     backend::{self, Site},
+    baseline::BareServer,
     load::{self, Load, Target},
     parley_server::{ParleyServer, graphql, server_config, sign_up, text},
     read_baseline::{self, ReadBaseline},
@@ -162,7 +163,7 @@ async fn seed(
 async fn check_same_inbox(
     client: &reqwest::Client,
     parley: &ParleyServer,
-    baseline: &ReadBaseline,
+    baseline: &BareServer,
     token: &str,
 ) -> anyhow::Result<()> {
     let parley_page = graphql(

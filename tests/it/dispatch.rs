@@ -35,6 +35,19 @@ async fn delivering_app(configure: impl FnOnce(&mut parley::config::Config)) -> 
     .await
 }
 
+/// Waits until `count` attempts are ACCEPTED.
+async fn until_accepted(app: &TestApp, count: usize) {
+    eventually(Duration::from_secs(20), || async {
+        let accepted = send_attempt::Entity::find()
+            .filter(send_attempt::Column::State.eq(SendAttemptState::Accepted))
+            .count(&app.db)
+            .await
+            .unwrap();
+        (accepted == count as u64).then_some(())
+    })
+    .await;
+}
+
 /// The attempt once it is ACCEPTED or FAILED.
 async fn settled(app: &TestApp, attempt_id: &str) -> send_attempt::Model {
     let id = Uuid::parse_str(attempt_id).unwrap();
@@ -435,15 +448,7 @@ async fn no_more_requests_are_in_flight_than_the_dispatch_concurrency() {
         )
         .await;
     }
-    eventually(Duration::from_secs(20), || async {
-        let accepted = send_attempt::Entity::find()
-            .filter(send_attempt::Column::State.eq(SendAttemptState::Accepted))
-            .count(&app.db)
-            .await
-            .unwrap();
-        (accepted == SENDS as u64).then_some(())
-    })
-    .await;
+    until_accepted(&app, SENDS).await;
     // Attempts are claimed and prepared ahead, but only `CONCURRENCY` wait on WhatsApp at once,
     // and that many do.
     assert_eq!(fake.max_in_flight(), CONCURRENCY);
@@ -482,15 +487,7 @@ async fn the_token_bucket_holds_a_sender_to_its_rate() {
         )
         .await;
     }
-    eventually(Duration::from_secs(20), || async {
-        let accepted = send_attempt::Entity::find()
-            .filter(send_attempt::Column::State.eq(SendAttemptState::Accepted))
-            .count(&app.db)
-            .await
-            .unwrap();
-        (accepted == SENDS as u64).then_some(())
-    })
-    .await;
+    until_accepted(&app, SENDS).await;
     let times: Vec<_> = fake
         .requests()
         .into_iter()
