@@ -142,16 +142,11 @@ impl<'a> Delivery<'a> {
         bus: &EventBus,
         applied: &mut Applied,
     ) -> Result<Option<String>, AppError> {
-        let mut skipped = self.skipped.clone();
-        for (waba_id, value) in &self.templates {
-            skipped.extend(crate::templates::apply_status_update(txn, waba_id, value).await?);
-        }
+        let mut skipped = self.apply_templates(txn).await?;
         for change in &self.changes {
-            if let Some(note) = change.apply_in(txn, bus, applied).await? {
-                skipped.push(note);
-            }
+            skipped.extend(change.apply_in(txn, bus, applied).await?);
         }
-        Ok((!skipped.is_empty()).then(|| skipped.join("; ")))
+        Ok(note(skipped))
     }
 
     /// Applies every change in a transaction of its own, for a delivery already stored (the
@@ -162,10 +157,7 @@ impl<'a> Delivery<'a> {
         bus: &EventBus,
         config: &Config,
     ) -> Result<Option<String>, AppError> {
-        let mut skipped = self.skipped.clone();
-        for (waba_id, value) in &self.templates {
-            skipped.extend(crate::templates::apply_status_update(db, waba_id, value).await?);
-        }
+        let mut skipped = self.apply_templates(db).await?;
         for change in &self.changes {
             let txn = db::begin_redoable(db).await?;
             let mut applied = Applied::default();
@@ -174,8 +166,22 @@ impl<'a> Delivery<'a> {
             applied.committed(db, bus, config).await;
             skipped.extend(note);
         }
-        Ok((!skipped.is_empty()).then(|| skipped.join("; ")))
+        Ok(note(skipped))
     }
+
+    /// Applies the template status changes; what was skipped so far, these included.
+    async fn apply_templates(&self, db: &impl ConnectionTrait) -> Result<Vec<String>, AppError> {
+        let mut skipped = self.skipped.clone();
+        for (waba_id, value) in &self.templates {
+            skipped.extend(crate::templates::apply_status_update(db, waba_id, value).await?);
+        }
+        Ok(skipped)
+    }
+}
+
+/// A delivery's note: what was skipped, if anything.
+fn note(skipped: Vec<String>) -> Option<String> {
+    (!skipped.is_empty()).then(|| skipped.join("; "))
 }
 
 /// Applies a delivery that was not stored, one transaction per change (for tools and the fuzzer;
