@@ -373,10 +373,16 @@ async fn sends_and_inbound_messages_produce_their_events() {
     let settled = of_type("send_attempt.updated");
     assert_eq!(settled[0]["data"]["sendAttempt"]["id"], attempt_id);
     assert_eq!(settled[0]["data"]["sendAttempt"]["status"], "ACCEPTED");
-    let statuses: Vec<&str> = bodies
+    // Deliveries run concurrently, so they may arrive in any order: the events' own times
+    // (RFC 3339, milliseconds, UTC) say the order in which the statuses happened.
+    let mut status_events: Vec<&Value> = bodies
         .iter()
         .filter(|b| b["type"] == "message.status_updated")
         .inspect(|b| assert_eq!(b["data"]["message"]["id"], message_id))
+        .collect();
+    status_events.sort_by_key(|b| b["createdAt"].as_str().unwrap_or_default().to_owned());
+    let statuses: Vec<&str> = status_events
+        .iter()
         .map(|b| b["data"]["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["SENT", "DELIVERED", "READ"]);
