@@ -44,6 +44,8 @@ pub struct AppState {
     pub statements: db::StatementCounter,
     /// The running GraphQL subscription executions, shared by identical subscriptions.
     pub subscriptions: graphql::SharedSubscriptions,
+    /// The writer of Meta's deliveries.
+    pub intake: webhooks::intake::Intake,
 }
 
 pub struct Application {
@@ -74,6 +76,7 @@ impl Application {
         let addr = listener.local_addr()?;
         let (config, secrets) = (Arc::new(config), Arc::new(secrets));
         let events = EventBus::default();
+        let intake = webhooks::intake::Intake::start(db.clone(), events.clone(), config.clone());
         let state = AppState {
             schema: graphql::build_schema(Some(graphql::SchemaDeps {
                 db: db.clone(),
@@ -88,6 +91,7 @@ impl Application {
             events,
             statements,
             subscriptions: graphql::SharedSubscriptions::default(),
+            intake,
         };
         let dispatcher = match state.config.dispatch_enabled {
             true => Some(Dispatcher::new(

@@ -195,52 +195,118 @@ impl EventBus {
     /// and on Postgres a notification that other processes receive if the transaction commits.
     /// Taking the number locks the workspace's row until the commit, so record events last.
     pub async fn record(&self, txn: &DatabaseTransaction, event: Event) -> Result<Recorded, DbErr> {
-        let workspace_id = event.workspace_id();
-        let mut next = Query::update()
-            .table(workspace::Entity)
-            .value(
-                workspace::Column::EventSequence,
-                Expr::col(workspace::Column::EventSequence).add(1),
-            )
-            .and_where(Expr::col(workspace::Column::Id).eq(workspace_id))
-            .to_owned();
-        next.returning_col(workspace::Column::EventSequence);
-        let backend = txn.get_database_backend();
-        let sequence: i64 = txn
-            .query_one(&next)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("the event's workspace".into()))?
-            .try_get_by_index(0)?;
+        let mut recorded = self.record_all(txn, vec![event]).await?;
+        Ok(recorded.remove(0))
+    }
+
+    /// Records `events` in `txn` as [`record`](Self::record) does each, in their order, with a
+    /// handful of statements per workspace whatever their number: one for the numbers, one for
+    /// the log rows, one for the notifications.
+    pub async fn record_all(
+        &self,
+        txn: &DatabaseTransaction,
+        events: Vec<Event>,
+    ) -> Result<Vec<Recorded>, DbErr> {
+        let mut workspaces: Vec<Uuid> = Vec::new();
+        for event in &events {
+            if !workspaces.contains(&event.workspace_id()) {
+                workspaces.push(event.workspace_id());
+            }
+        }
         let occurred_at = Utc::now();
-        let payload =
-            serde_json::to_value(&event).map_err(|error| DbErr::Json(error.to_string()))?;
-        workspace_event::Entity::insert(workspace_event::ActiveModel {
-            workspace_id: Set(workspace_id),
-            sequence: Set(sequence),
-            payload: Set(payload),
-            created_at: Set(occurred_at),
-        })
-        .exec_without_returning(txn)
-        .await?;
-        // The workspace's outbound webhook endpoints hear about it in the same transaction.
-        crate::outbound::enqueue_event(txn, &event, occurred_at).await?;
-        if backend == DatabaseBackend::Postgres {
+        let mut recorded = Vec::with_capacity(events.len());
+        for workspace_id in workspaces {
+            let events: Vec<&Event> = events
+                .iter()
+                .filter(|event| event.workspace_id() == workspace_id)
+                .collect();
+            let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+            let last = take_numbers(txn, workspace_id, count).await?;
+            let numbered: Vec<(i64, &Event)> = (last - count + 1..).zip(events).collect();
+            self.log(txn, workspace_id, &numbered, occurred_at).await?;
+            recorded.extend(numbered.into_iter().map(|(sequence, event)| {
+                Recorded(Published::new(Some(sequence), occurred_at, event.clone()))
+            }));
+        }
+        Ok(recorded)
+    }
+
+    /// Writes numbered events of one workspace to the log, queues them for its outbound webhook
+    /// endpoints, and on Postgres notifies other processes of them.
+    async fn log(
+        &self,
+        txn: &DatabaseTransaction,
+        workspace_id: Uuid,
+        numbered: &[(i64, &Event)],
+        occurred_at: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let rows = numbered.iter().map(|(sequence, event)| {
+            let payload =
+                serde_json::to_value(event).map_err(|error| DbErr::Json(error.to_string()))?;
+            Ok(workspace_event::ActiveModel {
+                workspace_id: Set(workspace_id),
+                sequence: Set(*sequence),
+                payload: Set(payload),
+                created_at: Set(occurred_at),
+            })
+        });
+        workspace_event::Entity::insert_many(rows.collect::<Result<Vec<_>, DbErr>>()?)
+            .exec_without_returning(txn)
+            .await?;
+        // The workspace's outbound webhook endpoints hear about them in the same transaction.
+        if crate::outbound::has_endpoints(txn, workspace_id).await? {
+            for (_, event) in numbered {
+                crate::outbound::enqueue_event(txn, event, occurred_at).await?;
+            }
+        }
+        let backend = txn.get_database_backend();
+        if backend != DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let mut values = vec![CHANNEL.into()];
+        for (sequence, event) in numbered {
             let notification = serde_json::to_string(&Notification {
                 origin: self.origin,
-                sequence,
+                sequence: *sequence,
                 occurred_at,
-                event: event.clone(),
+                event: (*event).clone(),
             })
             .map_err(|error| DbErr::Json(error.to_string()))?;
-            txn.query_one_raw(Statement::from_sql_and_values(
-                backend,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), notification.into()],
-            ))
-            .await?;
+            values.push(notification.into());
         }
-        Ok(Recorded(Published::new(Some(sequence), occurred_at, event)))
+        let calls: Vec<String> = (2..=values.len())
+            .map(|place| format!("pg_notify($1, ${place})"))
+            .collect();
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT {}", calls.join(", ")),
+            values,
+        ))
+        .await?;
+        Ok(())
     }
+}
+
+/// Takes the next `count` numbers of the workspace's sequence, locking its row until the
+/// transaction ends; returns the last of them.
+async fn take_numbers(
+    txn: &DatabaseTransaction,
+    workspace_id: Uuid,
+    count: i64,
+) -> Result<i64, DbErr> {
+    let mut next = Query::update()
+        .table(workspace::Entity)
+        .value(
+            workspace::Column::EventSequence,
+            Expr::col(workspace::Column::EventSequence).add(count),
+        )
+        .and_where(Expr::col(workspace::Column::Id).eq(workspace_id))
+        .to_owned();
+    next.returning_col(workspace::Column::EventSequence);
+    txn.query_one(&next)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the event's workspace".into()))?
+        .try_get_by_index(0)
 }
 
 /// The workspace's events after `after`, oldest first, at most `limit`.

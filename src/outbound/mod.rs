@@ -176,6 +176,19 @@ fn envelope(
     .to_string()
 }
 
+/// Whether the workspace has an enabled endpoint at all: most have none, and then recording an
+/// event costs nothing more than this one look.
+pub async fn has_endpoints<C: ConnectionTrait>(txn: &C, workspace_id: Uuid) -> Result<bool, DbErr> {
+    let first: Option<Uuid> = webhook_endpoint::Entity::find_in_workspace(workspace_id)
+        .select_only()
+        .column(webhook_endpoint::Column::Id)
+        .filter(webhook_endpoint::Column::Enabled.eq(true))
+        .into_tuple()
+        .one(txn)
+        .await?;
+    Ok(first.is_some())
+}
+
 /// Enqueues a numbered bus event for the endpoints that want it; called by `EventBus::record`
 /// inside the event's transaction.
 pub async fn enqueue_event<C: ConnectionTrait>(

@@ -19,7 +19,7 @@ use crate::{
     config::Config,
     db,
     error::AppError,
-    events::{EventBus, Recorded},
+    events::{Event, EventBus, Recorded},
     whatsapp::{
         client::{MetaError, SendFailure},
         errors::{Decision, decide},
@@ -134,17 +134,30 @@ impl<'a> Delivery<'a> {
         self.changes.len() + self.templates.len() <= 1
     }
 
-    /// Applies every change in `txn`, gathering in `applied` what to do once it commits;
-    /// `Ok(Some(note))` records what was skipped.
+    /// What a single change locks, as text: the wamid of a status, the customer of an inbound
+    /// message. Deliveries applied together are applied in this order, so that two transactions
+    /// applying them lock rows in one order and never wait for each other in a cycle.
+    pub fn lock_key(&self) -> &str {
+        let Some(change) = self.changes.first() else {
+            return "";
+        };
+        let key = match change.kind {
+            ChangeKind::Status(status) => &status["id"],
+            ChangeKind::Message { message, .. } => &message["from"],
+        };
+        key.as_str().unwrap_or_default()
+    }
+
+    /// Applies every change in `txn`, gathering in `applied` the events to record and what to do
+    /// once it commits; `Ok(Some(note))` records what was skipped.
     pub async fn apply_in(
         &self,
         txn: &DatabaseTransaction,
-        bus: &EventBus,
         applied: &mut Applied,
     ) -> Result<Option<String>, AppError> {
         let mut skipped = self.apply_templates(txn).await?;
         for change in &self.changes {
-            skipped.extend(change.apply_in(txn, bus, applied).await?);
+            skipped.extend(change.apply_in(txn, applied).await?);
         }
         Ok(note(skipped))
     }
@@ -161,9 +174,8 @@ impl<'a> Delivery<'a> {
         for change in &self.changes {
             let txn = db::begin_redoable(db).await?;
             let mut applied = Applied::default();
-            let note = change.apply_in(&txn, bus, &mut applied).await?;
-            txn.commit().await?;
-            applied.committed(db, bus, config).await;
+            let note = change.apply_in(&txn, &mut applied).await?;
+            applied.commit(txn, db, bus, config).await?;
             skipped.extend(note);
         }
         Ok(note(skipped))
@@ -199,18 +211,53 @@ pub async fn apply_delivery(
         .await
 }
 
-/// What applying a delivery leaves for after its transaction commits: the events to broadcast,
-/// and the inbound messages the sender's bot may answer (through the send path, which writes in
-/// a transaction of its own).
+/// What applying changes leaves to do: the events to record, last in the transaction (taking the
+/// workspace's event number locks its row until the commit, so every other row is locked
+/// first), and the inbound messages the sender's bot may answer once it commits (through the
+/// send path, which writes in a transaction of its own).
 #[derive(Default)]
 pub struct Applied {
-    pub recorded: Vec<Recorded>,
+    pub events: Vec<Event>,
     pub replies: Vec<Reply>,
 }
 
 impl Applied {
-    /// Broadcasts the events and queues the auto-replies; call once the transaction committed.
-    pub async fn committed(self, db: &DatabaseConnection, bus: &EventBus, config: &Config) {
+    /// Records the events in `txn`, commits it, then broadcasts them and queues the auto-replies.
+    pub async fn commit(
+        self,
+        txn: DatabaseTransaction,
+        db: &DatabaseConnection,
+        bus: &EventBus,
+        config: &Config,
+    ) -> Result<(), AppError> {
+        let after = self.record(&txn, bus).await?;
+        txn.commit().await?;
+        after.run(db, bus, config).await;
+        Ok(())
+    }
+
+    /// Records the events in `txn`; what is left once it commits.
+    pub async fn record(
+        self,
+        txn: &DatabaseTransaction,
+        bus: &EventBus,
+    ) -> Result<AfterCommit, AppError> {
+        Ok(AfterCommit {
+            recorded: bus.record_all(txn, self.events).await?,
+            replies: self.replies,
+        })
+    }
+}
+
+/// The recorded events to broadcast and the auto-replies to queue once their transaction commits.
+#[must_use = "run it once the transaction commits"]
+pub struct AfterCommit {
+    recorded: Vec<Recorded>,
+    replies: Vec<Reply>,
+}
+
+impl AfterCommit {
+    pub async fn run(self, db: &DatabaseConnection, bus: &EventBus, config: &Config) {
         bus.committed(self.recorded);
         for reply in self.replies {
             reply.send(db, bus, config).await;
@@ -222,16 +269,14 @@ impl Change<'_> {
     async fn apply_in(
         &self,
         txn: &DatabaseTransaction,
-        bus: &EventBus,
         applied: &mut Applied,
     ) -> Result<Option<String>, AppError> {
         match self.kind {
             ChangeKind::Status(status) => {
-                apply_one_status(txn, bus, &self.sender, status, &mut applied.recorded).await
+                apply_one_status(txn, &self.sender, status, &mut applied.events).await
             }
             ChangeKind::Message { value, message } => {
-                super::receive::receive_message(txn, bus, &self.sender, value, message, applied)
-                    .await
+                super::receive::receive_message(txn, &self.sender, value, message, applied).await
             }
         }
     }
@@ -269,10 +314,9 @@ fn failure_of(status: &Value) -> (String, String) {
 
 async fn apply_one_status(
     txn: &DatabaseTransaction,
-    bus: &EventBus,
     sender: &sender::Model,
     status: &Value,
-    recorded: &mut Vec<Recorded>,
+    events: &mut Vec<Event>,
 ) -> Result<Option<String>, AppError> {
     let Some(wamid) = status["id"].as_str() else {
         return Ok(Some("status without id".into()));
@@ -289,14 +333,14 @@ async fn apply_one_status(
         .as_str()
         .and_then(|data| Uuid::parse_str(data).ok())
     {
-        resolve_unknown_delivery_in(txn, bus, attempt_id, wamid, recorded).await?;
+        resolve_unknown_delivery_in(txn, attempt_id, wamid, events).await?;
     }
     let update = StatusUpdate {
         status: kind,
         at: unix_time(&status["timestamp"]),
         error: (kind == MessageStatus::Failed).then(|| failure_of(status)),
     };
-    match apply_status_in(txn, bus, sender.id, wamid, update, recorded).await? {
+    match apply_status_in(txn, sender.id, wamid, update, events).await? {
         Some(_) => Ok(None),
         None => Ok(Some(format!("unknown wamid {wamid}"))),
     }

@@ -28,7 +28,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::apply::{Applied, Delivery};
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::apply::{AfterCommit, Applied, Delivery};
 use crate::{app::AppState, config::Config, db, error::AppError, events::EventBus};
 
 #[derive(Deserialize)]
@@ -102,10 +106,166 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     if !valid {
         return (StatusCode::UNAUTHORIZED, "invalid signature").into_response();
     }
-    match intake(&state.db, &state.events, &state.config, &body).await {
+    match state.intake.submit(body).await {
         Ok(()) => (StatusCode::OK, "OK").into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// Deliveries most often written in one transaction.
+const MAX_BATCH: usize = 64;
+
+/// Deliveries waiting for their transaction; a full queue makes requests wait for room.
+const QUEUE: usize = 1024;
+
+/// The writer of verified deliveries. Concurrent deliveries are stored and applied together, in
+/// one transaction per batch: intake takes one commit (one flush on Postgres) and one turn of the
+/// workspace's event number per batch rather than per delivery. Each request is answered once
+/// its batch has committed, so a 200 still means stored.
+#[derive(Clone)]
+pub struct Intake {
+    queue: mpsc::Sender<Job>,
+}
+
+/// A delivery waiting to be written, and its request waiting for the outcome.
+struct Job {
+    body: Bytes,
+    answer: oneshot::Sender<Result<(), AppError>>,
+}
+
+impl Intake {
+    /// Starts the writer. On Postgres two batches may be written at once, so that one is applied
+    /// while the other's commit waits for the disk; SQLite has a single writer anyway.
+    pub fn start(db: DatabaseConnection, bus: EventBus, config: Arc<Config>) -> Self {
+        let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
+        let writers = match db.get_database_backend() {
+            DatabaseBackend::Postgres => 2,
+            _ => 1,
+        };
+        let writers = Arc::new(Semaphore::new(writers));
+        tokio::spawn(async move {
+            loop {
+                let Ok(writer) = writers.clone().acquire_owned().await else {
+                    return;
+                };
+                let Some(first) = jobs.recv().await else {
+                    return;
+                };
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH
+                    && let Ok(job) = jobs.try_recv()
+                {
+                    batch.push(job);
+                }
+                let (db, bus, config) = (db.clone(), bus.clone(), config.clone());
+                tokio::spawn(async move {
+                    write_batch(&db, &bus, &config, batch).await;
+                    drop(writer);
+                });
+            }
+        });
+        Self { queue }
+    }
+
+    /// Stores and applies a verified delivery; returns once it is stored.
+    pub async fn submit(&self, body: Bytes) -> Result<(), AppError> {
+        let (answer, outcome) = oneshot::channel();
+        let unavailable = || AppError::Internal(anyhow::anyhow!("the webhook writer stopped"));
+        self.queue
+            .send(Job { body, answer })
+            .await
+            .map_err(|_| unavailable())?;
+        outcome.await.unwrap_or_else(|_| Err(unavailable()))
+    }
+}
+
+/// Stores and applies `batch` in one transaction, then answers its requests. If that fails, each
+/// delivery is written alone, so that one bad delivery (or a deadlock) costs only itself.
+async fn write_batch(db: &DatabaseConnection, bus: &EventBus, config: &Config, batch: Vec<Job>) {
+    let payloads: Vec<Result<Value, serde_json::Error>> = batch
+        .iter()
+        .map(|job| serde_json::from_slice(&job.body))
+        .collect();
+    let written = match batch.len() {
+        1 => None,
+        _ => write_together(db, bus, &batch, &payloads)
+            .await
+            .inspect_err(|error| {
+                tracing::debug!(?error, "a batch of webhooks failed; writing each alone");
+            })
+            .ok(),
+    };
+    let Some((after, later)) = written else {
+        for job in batch {
+            let outcome = intake(db, bus, config, &job.body).await;
+            let _ = job.answer.send(outcome);
+        }
+        return;
+    };
+    let mut later_jobs = Vec::with_capacity(later.len());
+    for (index, job) in batch.into_iter().enumerate() {
+        match later.iter().find(|(at, _)| *at == index) {
+            Some(&(_, id)) => later_jobs.push((job, id, index)),
+            None => {
+                let _ = job.answer.send(Ok(()));
+            }
+        }
+    }
+    after.run(db, bus, config).await;
+    for (job, id, index) in later_jobs {
+        if let Ok(payload) = &payloads[index] {
+            apply_stored_or_note(db, bus, config, id, payload).await;
+        }
+        let _ = job.answer.send(Ok(()));
+    }
+}
+
+/// Stores every delivery of a batch and applies the single-change ones, in one transaction;
+/// returns what to do after the commit and the deliveries of several changes, stored but left
+/// to apply (by their index in the batch, with their stored id).
+async fn write_together(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    batch: &[Job],
+    payloads: &[Result<Value, serde_json::Error>],
+) -> Result<(AfterCommit, Vec<(usize, Uuid)>), AppError> {
+    let txn = db::begin_write(db).await?;
+    let mut deliveries = Vec::with_capacity(batch.len());
+    for payload in payloads {
+        deliveries.push(match payload {
+            Ok(payload) => Some(Delivery::read(&txn, payload).await?),
+            Err(_) => None,
+        });
+    }
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&index| deliveries[index].as_ref().map(Delivery::lock_key));
+    let mut applied = Applied::default();
+    let mut later = Vec::new();
+    for index in order {
+        let payload = payloads[index].as_ref();
+        let delivery = deliveries[index].as_ref();
+        let mut stored = StoredDelivery::new(&batch[index].body, payload.ok(), delivery);
+        let single = delivery.filter(|delivery| delivery.is_single());
+        if let Err(error) = payload {
+            stored.note = Some(not_json(error));
+        }
+        let applies_here = single.is_some() || payload.is_err();
+        if !stored.insert(&txn, applies_here).await? {
+            continue;
+        }
+        match (single, delivery) {
+            (Some(single), _) => {
+                if let Some(note) = single.apply_in(&txn, &mut applied).await? {
+                    mark(&txn, stored.id, 1, &Ok(Some(note))).await?;
+                }
+            }
+            (None, Some(_)) => later.push((index, stored.id)),
+            (None, None) => {}
+        }
+    }
+    let after = applied.record(&txn, bus).await?;
+    txn.commit().await?;
+    Ok((after, later))
 }
 
 /// Stores a delivery once (Meta's retries are duplicates) and applies it; stored before the 200
@@ -149,7 +309,7 @@ async fn intake(
     }
     if let Some(delivery) = single {
         let mut applied = Applied::default();
-        match delivery.apply_in(&txn, bus, &mut applied).await {
+        match delivery.apply_in(&txn, &mut applied).await {
             Ok(None) => {}
             Ok(note) => mark(&txn, stored.id, 1, &Ok(note)).await?,
             Err(error) => {
@@ -161,21 +321,48 @@ async fn intake(
                 return Ok(());
             }
         }
-        txn.commit().await?;
-        applied.committed(db, bus, config).await;
-        return Ok(());
+        return applied.commit(txn, db, bus, config).await;
     }
     txn.commit().await?;
-    if let Some(delivery) = delivery.filter(|_| !applies_here)
-        && let Err(error) = apply_stored(db, bus, config, stored.id, 1, &delivery).await
-    {
-        // Stored: the retry loop applies it later.
-        tracing::warn!(event_id = %stored.id, ?error, "webhook stored but not applied yet");
-        if let Err(error) = mark(db, stored.id, 1, &Err(error)).await {
-            tracing::warn!(event_id = %stored.id, ?error, "recording why a webhook was not applied failed");
-        }
+    if let Some(delivery) = delivery.filter(|_| !applies_here) {
+        apply_or_note(db, bus, config, stored.id, &delivery).await;
     }
     Ok(())
+}
+
+/// Applies a delivery stored a moment ago; if that fails, notes why, and the retry loop applies
+/// it later.
+async fn apply_or_note(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+    id: Uuid,
+    delivery: &Delivery<'_>,
+) {
+    if let Err(error) = apply_stored(db, bus, config, id, 1, delivery).await {
+        tracing::warn!(event_id = %id, ?error, "webhook stored but not applied yet");
+        if let Err(error) = mark(db, id, 1, &Err(error)).await {
+            tracing::warn!(event_id = %id, ?error, "recording why a webhook was not applied failed");
+        }
+    }
+}
+
+/// [`apply_or_note`] for a delivery whose reading (routing) is still to do.
+async fn apply_stored_or_note(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+    id: Uuid,
+    payload: &Value,
+) {
+    match Delivery::read(db, payload).await {
+        Ok(delivery) => apply_or_note(db, bus, config, id, &delivery).await,
+        Err(error) => {
+            if let Err(error) = mark(db, id, 1, &Err(error)).await {
+                tracing::warn!(event_id = %id, ?error, "recording why a webhook was not applied failed");
+            }
+        }
+    }
 }
 
 /// A delivery's row in `webhook_events`, as it came.
@@ -303,10 +490,9 @@ async fn apply_stored(
     if delivery.is_single() {
         let txn = db::begin_redoable(db).await?;
         let mut applied = Applied::default();
-        let outcome = Ok(delivery.apply_in(&txn, bus, &mut applied).await?);
+        let outcome = Ok(delivery.apply_in(&txn, &mut applied).await?);
         mark(&txn, event_id, attempts, &outcome).await?;
-        txn.commit().await?;
-        applied.committed(db, bus, config).await;
+        applied.commit(txn, db, bus, config).await?;
     } else {
         let outcome = Ok(delivery.apply_each(db, bus, config).await?);
         mark(db, event_id, attempts, &outcome).await?;

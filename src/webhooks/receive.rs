@@ -59,7 +59,6 @@ impl Reply {
 /// event and the bot's possible answer in `applied`; `Ok(Some(note))` when skipped.
 pub async fn receive_message(
     outer: &DatabaseTransaction,
-    bus: &EventBus,
     sender: &sender::Model,
     value: &Value,
     raw: &Value,
@@ -177,7 +176,7 @@ pub async fn receive_message(
         message_id: id,
         conversation_id: conversation.id,
     };
-    applied.recorded.push(bus.record(&txn, event).await?);
+    applied.events.push(event);
     txn.commit().await?;
     let name = contact.name.clone().or(profile_name);
     applied.replies.push(Reply {

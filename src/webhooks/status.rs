@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     db,
     error::{AppError, ErrorCode},
-    events::{Event, EventBus, Recorded},
+    events::{Event, EventBus},
 };
 
 /// A status WhatsApp reported for one of our messages.
@@ -61,22 +61,20 @@ pub async fn apply_status(
     update: StatusUpdate,
 ) -> Result<Option<message::Model>, AppError> {
     let txn = db::begin_write(db).await?;
-    let mut recorded = Vec::new();
-    let message = apply_status_in(&txn, bus, sender_id, wamid, update, &mut recorded).await?;
-    txn.commit().await?;
-    bus.committed(recorded);
+    let mut events = Vec::new();
+    let message = apply_status_in(&txn, sender_id, wamid, update, &mut events).await?;
+    record_and_commit(txn, bus, events).await?;
     Ok(message)
 }
 
-/// [`apply_status`] as part of `txn`; the event it records (if the status moved) is pushed to
-/// `recorded`, for the caller to publish once `txn` commits.
+/// [`apply_status`] as part of `txn`; its event (if the status moved) is pushed to `events`, for
+/// the caller to record last, once every row it changes is locked.
 pub async fn apply_status_in(
     txn: &DatabaseTransaction,
-    bus: &EventBus,
     sender_id: Uuid,
     wamid: &str,
     update: StatusUpdate,
-    recorded: &mut Vec<Recorded>,
+    events: &mut Vec<Event>,
 ) -> Result<Option<message::Model>, AppError> {
     // Locked (Postgres) or under the write lock (SQLite), so concurrent statuses of one message
     // apply one after the other.
@@ -122,7 +120,7 @@ pub async fn apply_status_in(
             status,
             previous_status: previous,
         };
-        recorded.push(bus.record(txn, event).await?);
+        events.push(event);
     }
     Ok(Some(message))
 }
@@ -136,20 +134,30 @@ pub async fn resolve_unknown_delivery(
     wamid: &str,
 ) -> Result<bool, AppError> {
     let txn = db::begin_write(db).await?;
-    let mut recorded = Vec::new();
-    let resolved = resolve_unknown_delivery_in(&txn, bus, attempt_id, wamid, &mut recorded).await?;
-    txn.commit().await?;
-    bus.committed(recorded);
+    let mut events = Vec::new();
+    let resolved = resolve_unknown_delivery_in(&txn, attempt_id, wamid, &mut events).await?;
+    record_and_commit(txn, bus, events).await?;
     Ok(resolved)
 }
 
-/// [`resolve_unknown_delivery`] as part of `txn`, pushing its event to `recorded`.
+/// Records `events` in `txn`, commits it and broadcasts them.
+async fn record_and_commit(
+    txn: DatabaseTransaction,
+    bus: &EventBus,
+    events: Vec<Event>,
+) -> Result<(), AppError> {
+    let recorded = bus.record_all(&txn, events).await?;
+    txn.commit().await?;
+    bus.committed(recorded);
+    Ok(())
+}
+
+/// [`resolve_unknown_delivery`] as part of `txn`, pushing its event to `events`.
 pub async fn resolve_unknown_delivery_in(
     txn: &DatabaseTransaction,
-    bus: &EventBus,
     attempt_id: Uuid,
     wamid: &str,
-    recorded: &mut Vec<Recorded>,
+    events: &mut Vec<Event>,
 ) -> Result<bool, AppError> {
     let now = Utc::now();
     let resolved = send_attempt::Entity::update_many()
@@ -208,7 +216,7 @@ pub async fn resolve_unknown_delivery_in(
         send_attempt_id: attempt.id,
         state: SendAttemptState::Accepted,
     };
-    recorded.push(bus.record(txn, event).await?);
+    events.push(event);
     Ok(true)
 }
 
