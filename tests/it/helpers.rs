@@ -178,6 +178,17 @@ impl TestApp {
         &self,
     ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
     {
+        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        self.websocket_over(stream).await
+    }
+
+    /// A graphql-transport-ws connection over `stream`, a connection to the server made as the
+    /// test needs it (with a small receive buffer, say).
+    pub async fn websocket_over(
+        &self,
+        stream: tokio::net::TcpStream,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
         use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
         let mut request = format!("ws://{}/graphql", self.addr)
             .into_client_request()
@@ -186,7 +197,8 @@ impl TestApp {
             "sec-websocket-protocol",
             HeaderValue::from_static("graphql-transport-ws"),
         );
-        let (socket, response) = tokio_tungstenite::connect_async(request)
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+        let (socket, response) = tokio_tungstenite::client_async(request, stream)
             .await
             .expect("websocket upgrade");
         assert_eq!(

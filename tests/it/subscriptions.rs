@@ -33,14 +33,18 @@ impl Client {
 
     /// Opens, sends `connection_init` with the session's token and waits for the ack.
     async fn signed_in(app: &TestApp, session: &Session) -> Self {
-        let mut client = Self::open(app).await;
+        Self::open(app).await.init(session).await
+    }
+
+    async fn init(mut self, session: &Session) -> Self {
+        let client = &mut self;
         client
             .send(json!({"type": "connection_init",
                          "payload": {"authorization": format!("Bearer {}", session.token)}}))
             .await;
         let ack = client.receive(WITHIN).await.expect("connection_ack");
         assert_eq!(ack["type"], "connection_ack", "{ack}");
-        client
+        self
     }
 
     async fn send(&mut self, message: Value) {
@@ -234,6 +238,86 @@ async fn identical_subscriptions_share_one_execution_and_each_gets_every_event()
     }
     refused.sort();
     assert_eq!(refused, ["x", "y"]);
+}
+
+/// A subscriber that stops reading fills its socket; the server then drops it (1013, when the
+/// client can still hear that) instead of holding up the execution it hangs on, while a
+/// subscriber beside it hears every event within a second throughout.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_and_holds_nobody_up() {
+    /// Events posted between two looks at whether the slow client is gone.
+    const ROUND: usize = 20;
+    /// Enough 16 KB events to fill any socket buffers many times over.
+    const AT_MOST: usize = 2000;
+    let app = webhook_app().await;
+    let owner = workspace(&app).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(app.addr).await.unwrap();
+    let slow = Client {
+        socket: app.websocket_over(stream).await,
+    };
+    let mut slow = slow.init(&owner).await;
+    slow.subscribe(
+        "slow",
+        "subscription { messageReceived { text } }",
+        json!({}),
+    )
+    .await;
+    let mut fast = Client::signed_in(&app, &owner).await;
+    fast.subscribe(
+        "fast",
+        "subscription { messageReceived { id text } }",
+        json!({}),
+    )
+    .await;
+    eventually(WITHIN, || async {
+        (app.subscriptions.running() == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let text = "x".repeat(16_000);
+    let app = &app;
+    let mut posted = 0;
+    while app.subscriptions.running() == 2 {
+        assert!(posted < AT_MOST, "the slow client was never dropped");
+        let round = (posted..posted + ROUND).map(|number| {
+            let body = fixture("text")
+                .replace("Hi, is my order on its way?", &format!("{number} {text}"))
+                .replace("wamid.HBgL", &format!("wamid.SLOW{number}."));
+            async move { deliver(app, &body).await }
+        });
+        futures_util::future::join_all(round).await;
+        let mut heard = Vec::new();
+        for _ in 0..ROUND {
+            let payload = fast.next_for("fast").await;
+            let text = payload["data"]["messageReceived"]["text"].as_str().unwrap();
+            heard.push(text.split(' ').next().unwrap().parse::<usize>().unwrap());
+        }
+        heard.sort_unstable();
+        assert!(heard.into_iter().eq(posted..posted + ROUND));
+        posted += ROUND;
+    }
+
+    // What the slow client was sent before it was dropped, then the end of the connection.
+    let mut heard = 0;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), slow.socket.next())
+            .await
+            .expect("the connection ends");
+        match message {
+            Some(Ok(Message::Text(_))) => heard += 1,
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1013, "{frame:?}");
+                break;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(other)) => panic!("unexpected {other:?}"),
+            None | Some(Err(_)) => break,
+        }
+    }
+    assert!(heard < posted, "the slow client heard all {posted} events");
 }
 
 #[tokio::test]
