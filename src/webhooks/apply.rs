@@ -54,6 +54,16 @@ enum ChangeKind<'a> {
 impl<'a> Delivery<'a> {
     /// Routes every change of every entry of `payload` by `metadata.phone_number_id`.
     pub async fn read(db: &impl ConnectionTrait, payload: &'a Value) -> Result<Self, AppError> {
+        Self::read_with(db, payload, &mut Vec::new()).await
+    }
+
+    /// [`read`](Self::read), looking senders up in `senders` first and keeping there those it
+    /// reads: deliveries read together mostly name one number.
+    pub async fn read_with(
+        db: &impl ConnectionTrait,
+        payload: &'a Value,
+        senders: &mut Vec<sender::Model>,
+    ) -> Result<Self, AppError> {
         let mut delivery = Delivery {
             changes: Vec::new(),
             templates: Vec::new(),
@@ -75,7 +85,6 @@ impl<'a> Delivery<'a> {
             .flatten()
             .flat_map(|entry| entry["changes"].as_array().into_iter().flatten())
             .map(|change| &change["value"]);
-        let mut senders: Vec<sender::Model> = Vec::new();
         for value in values {
             let Some(phone_number_id) = value["metadata"]["phone_number_id"].as_str() else {
                 continue;

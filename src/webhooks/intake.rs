@@ -231,9 +231,10 @@ async fn write_together(
 ) -> Result<(AfterCommit, Vec<(usize, Uuid)>), AppError> {
     let txn = db::begin_write(db).await?;
     let mut deliveries = Vec::with_capacity(batch.len());
+    let mut senders = Vec::new();
     for payload in payloads {
         deliveries.push(match payload {
-            Ok(payload) => Some(Delivery::read(&txn, payload).await?),
+            Ok(payload) => Some(Delivery::read_with(&txn, payload, &mut senders).await?),
             Err(_) => None,
         });
     }

@@ -12,6 +12,7 @@ use entity::{
 use hmac::{Hmac, Mac};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 use serde_json::json;
 use sha2::Sha256;
@@ -342,6 +343,56 @@ async fn every_inbound_type_is_stored_once_in_its_conversation() {
             .await
             .unwrap(),
         cases.len() as u64
+    );
+}
+
+/// Deliveries that arrive together are written together (one transaction per batch): every one
+/// is stored once and applied, duplicates and reorderings included, one not even JSON among
+/// them, and the workspace's event log numbers the status changes without a gap.
+#[tokio::test]
+async fn concurrent_deliveries_are_each_stored_once_and_applied() {
+    const MESSAGES: usize = 12;
+    let app = webhook_app().await;
+    let owner = workspace(&app).await;
+    let mut ids = Vec::new();
+    let mut bodies = Vec::new();
+    for number in 0..MESSAGES {
+        let wamid = format!("wamid.BATCH{number}");
+        ids.push(accepted_message(&app, &owner, &wamid).await.0.id);
+        // Read first, then the older statuses late; every one of them twice.
+        for name in ["status_read", "status_sent", "status_delivered"] {
+            bodies.push(status(name, &wamid, ""));
+            bodies.push(status(name, &wamid, ""));
+        }
+    }
+    bodies.push("not json, yet signed".to_owned());
+    let app = &app;
+    futures_util::future::join_all(bodies.iter().map(|body| deliver(app, body))).await;
+
+    for id in ids {
+        let message = reload(app, id).await;
+        assert_eq!(message.status, MessageStatus::Read);
+        assert!(message.sent_at.is_some() && message.delivered_at.is_some());
+    }
+    let stored = webhook_event::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(stored.len(), MESSAGES * 3 + 1, "each distinct body once");
+    assert!(stored.iter().all(|event| event.processed_at.is_some()));
+    let numbers: Vec<i64> = entity::workspace_event::Entity::find()
+        .order_by_asc(entity::workspace_event::Column::Sequence)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.sequence)
+        .collect();
+    // One to three status changes per message, as the statuses happened to be applied.
+    assert!(
+        (MESSAGES..=MESSAGES * 3).contains(&numbers.len()),
+        "{numbers:?}"
+    );
+    assert!(
+        numbers.iter().copied().eq(1..=numbers.len() as i64),
+        "numbered without a gap: {numbers:?}"
     );
 }
 
