@@ -4,7 +4,8 @@
 //! anything is parsed or stored; a bad or missing signature is 401 and changes nothing. A good one
 //! is stored as it came (`webhook_events`, once per distinct body: Meta's retries are duplicates)
 //! before it is applied and before the 200, so a crash after the answer loses nothing: the
-//! server re-applies stored deliveries that were never marked processed.
+//! server re-applies stored deliveries that were never marked processed. Deliveries that arrive
+//! together are stored and applied together, one transaction per batch ([`Intake`]).
 
 use axum::{
     body::Bytes,
@@ -269,8 +270,8 @@ async fn write_together(
     Ok((after, later))
 }
 
-/// Stores a delivery once (Meta's retries are duplicates) and applies it; stored before the 200
-/// either way.
+/// Stores a delivery once (Meta's retries are duplicates) and applies it, alone: a batch of one,
+/// or each delivery of a batch that failed. Stored before the 200 either way.
 ///
 /// On SQLite a delivery of one status or message, the common case, is stored, applied and marked
 /// in one write transaction: there is one writer, and WAL commits do not wait for the disk.
