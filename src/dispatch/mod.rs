@@ -220,13 +220,13 @@ impl Dispatcher {
         let mut events = Vec::with_capacity(expired.len());
         for attempt in expired {
             tracing::warn!(send_attempt_id = %attempt.id, "send lease expired: delivery unknown");
-            let event = Event::SendAttemptUpdated {
+            events.push(Event::SendAttemptUpdated {
                 workspace_id: attempt.workspace_id,
                 send_attempt_id: attempt.id,
                 state: attempt.state,
-            };
-            events.push(self.bus.record(&txn, event).await?);
+            });
         }
+        let events = self.bus.record_all(&txn, events).await?;
         txn.commit().await?;
         self.bus.committed(events);
         Ok(())
