@@ -376,7 +376,11 @@ mod tests {
         for error in unreachable {
             let described = format!("{error:?}");
             let error = AppError::from(error);
-            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{described}");
+            assert_eq!(
+                error.status(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{described}"
+            );
             assert_eq!(error.code(), "service_unavailable", "{described}");
             assert!(error.public_message().contains("temporarily unavailable"));
         }
@@ -385,10 +389,18 @@ mod tests {
     #[test]
     fn full_storage_is_503_saying_so() {
         // Postgres `disk_full` ("could not extend file") and SQLite's SQLITE_FULL.
-        for error in [exec(coded("53100")), query(coded("53100")), exec(coded("13"))] {
+        for error in [
+            exec(coded("53100")),
+            query(coded("53100")),
+            exec(coded("13")),
+        ] {
             let described = format!("{error:?}");
             let error = AppError::from(error);
-            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{described}");
+            assert_eq!(
+                error.status(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{described}"
+            );
             assert_eq!(error.code(), "service_unavailable", "{described}");
             assert!(error.public_message().contains("cannot store data"));
         }
