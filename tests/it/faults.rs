@@ -52,7 +52,8 @@ async fn postgres_restarted_mid_load_answers_503_loses_nothing_and_recovers() {
     })
     .await;
 
-    // A fast stop lets Postgres finish its work; an immediate one is a crash.
+    // A fast stop rolls back what is open and disconnects everyone; an immediate one is a crash,
+    // recovered from on the next start.
     for mode in ["fast", "immediate"] {
         cluster.stop(mode).await;
         let down = Instant::now();
@@ -167,6 +168,10 @@ async fn postgres_out_of_disk_space_answers_503_and_recovers_when_space_is_freed
         app.db.execute_unprepared(&statement).await.unwrap();
     }
     assert_refused_while_full_then_recovers(&app, &owner, &disk).await;
+    // An ERROR for the statement, not a PANIC that restarts every session.
+    let log = cluster.log();
+    assert!(log.contains("could not extend file"), "{log}");
+    assert!(!log.contains("PANIC"), "{log}");
 }
 
 /// Fills `disk`, sends until one is refused, checks the refusal and that the server lives on, then
@@ -380,6 +385,11 @@ impl Cluster {
         self.dir.path().join("data")
     }
 
+    /// What the server has logged so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
     /// Starts the cluster (again, on the same port) and waits until it takes connections.
     async fn start(&self) {
         let options = format!(
@@ -413,7 +423,7 @@ impl Cluster {
             .output()
             .await
             .expect("runuser runs");
-        let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+        let log = self.log();
         assert!(
             output.status.success(),
             "{program} {args:?} failed: {}{}\nserver log:\n{log}",
