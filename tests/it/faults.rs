@@ -26,7 +26,7 @@ use tokio::{process::Command, task::JoinHandle, time::Instant};
 
 use crate::{
     fake_graph::FakeGraph,
-    helpers::{Session, TestApp, TestDb},
+    helpers::{Session, TestApp, TestDb, error_code},
 };
 
 const SEND: &str = "/api/v1/messages/send";
@@ -67,6 +67,10 @@ async fn postgres_restarted_mid_load_answers_503_loses_nothing_and_recovers() {
         .await;
         let (status, _) = app.rest_get("/readyz", None).await;
         assert_eq!(status, 503, "not ready while Postgres is {mode}-stopped");
+        let listed = app
+            .graphql_as(&owner.token, "{ senders { nodes { id } } }", json!({}))
+            .await;
+        assert_eq!(error_code(&listed), Some("service_unavailable"), "{listed}");
         let restarting = Instant::now();
         cluster.start().await;
         let up = Instant::now();
