@@ -38,6 +38,9 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Largest number of pooled database connections.
     pub database_max_connections: u32,
+    /// How long a query waits for a pooled connection, connecting included, before it fails
+    /// with 503: how long a request hangs while the database is down.
+    pub database_acquire_timeout_ms: u64,
     /// How long an idempotency key names its send; after that it names a new one.
     pub idempotency_retention_hours: u32,
     /// Messages a sender may queue per UTC day unless it has its own limit.
@@ -183,6 +186,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             shutdown_grace_secs: 30,
             database_max_connections: 16,
+            database_acquire_timeout_ms: 10_000,
             idempotency_retention_hours: 24,
             default_daily_limit: 1000,
             send_wait_secs: 30,
@@ -297,6 +301,9 @@ impl Config {
         }
         if self.database_max_connections == 0 {
             return invalid("PARLEY_DATABASE_MAX_CONNECTIONS must be at least 1".into());
+        }
+        if self.database_acquire_timeout_ms == 0 {
+            return invalid("PARLEY_DATABASE_ACQUIRE_TIMEOUT_MS must be at least 1".into());
         }
         self.outbound_webhooks
             .validate()

@@ -31,11 +31,12 @@ use crate::config::Config;
 /// Opens a pool on `config.database_url`. SQLite gets WAL, foreign keys and a busy timeout so that
 /// concurrent writers queue instead of failing.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    let timeout = Duration::from_millis(config.database_acquire_timeout_ms);
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .max_connections(config.database_max_connections)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|options| {
             options

@@ -4,7 +4,8 @@
 //!   message meant for the client; it is returned as is.
 //! - Anything else (a failed query, a bug) is [`AppError::Internal`]: logged with its context and
 //!   answered with an opaque `internal_error`, never with its details.
-//! - A database that cannot be reached is [`AppError::Unavailable`]: 503, so that clients retry.
+//! - A database that cannot serve for now — unreachable, restarting, or out of disk space — is
+//!   [`AppError::Unavailable`]: 503, so that clients retry.
 //!
 //! REST turns an error into `{"error": {"code", "message", "status"}}`; GraphQL puts the same code
 //! in `extensions.code`.
@@ -13,7 +14,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use sea_orm::DbErr;
+use sea_orm::{DbErr, RuntimeErr};
 use serde_json::json;
 
 /// The contract's error codes, spelled as clients see them.
@@ -159,6 +160,9 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Client { message, .. } => message.clone(),
+            Self::Unavailable(error) if is_storage_full(error) => {
+                "the service cannot store data right now; retry later".into()
+            }
             Self::Unavailable(_) => "the service is temporarily unavailable; retry later".into(),
             Self::Internal(_) => "internal error".into(),
         }
@@ -167,6 +171,10 @@ impl AppError {
     fn log(&self) {
         match self {
             Self::Client { .. } => {}
+            // Full storage needs an operator; an unreachable database usually comes back alone.
+            Self::Unavailable(error) if is_storage_full(error) => {
+                tracing::error!(error = %error, "database storage full")
+            }
             Self::Unavailable(error) => tracing::warn!(error = %error, "database unavailable"),
             Self::Internal(error) => tracing::error!(error = ?error, "internal error"),
         }
@@ -181,10 +189,65 @@ impl From<anyhow::Error> for AppError {
 
 impl From<DbErr> for AppError {
     fn from(error: DbErr) -> Self {
-        match error {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(error),
-            other => Self::Internal(other.into()),
+        if is_unavailable(&error) {
+            Self::Unavailable(error)
+        } else {
+            Self::Internal(error.into())
         }
+    }
+}
+
+/// Postgres SQLSTATEs of a server that is going away or not there yet: class 08 (connection
+/// exception) is matched by prefix.
+const PG_UNAVAILABLE: [&str; 4] = [
+    "57P01", // admin_shutdown: stopped under a running query
+    "57P02", // crash_shutdown
+    "57P03", // cannot_connect_now: starting up or shutting down
+    "53300", // too_many_connections
+];
+/// Postgres `disk_full`, and SQLite's `SQLITE_FULL` (which it also reports for `ENOSPC`).
+const STORAGE_FULL: [&str; 2] = ["53100", "13"];
+
+/// Whether `error` says the database cannot serve for now rather than that the query is wrong:
+/// no connection (refused, dropped mid-query, pool timed out), a server shutting down or
+/// starting, or full storage. Which of these a failed query reports depends on where it was
+/// when the database went away, so all of them count.
+pub fn is_unavailable(error: &DbErr) -> bool {
+    if matches!(error, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return true;
+    }
+    match driver_error(error) {
+        Some(
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed,
+        ) => true,
+        Some(sqlx::Error::Database(error)) => error.code().is_some_and(|code| {
+            code.starts_with("08")
+                || PG_UNAVAILABLE.contains(&code.as_ref())
+                || STORAGE_FULL.contains(&code.as_ref())
+        }),
+        _ => false,
+    }
+}
+
+/// Whether `error` is the database running out of disk space.
+fn is_storage_full(error: &DbErr) -> bool {
+    match driver_error(error) {
+        Some(sqlx::Error::Database(error)) => error
+            .code()
+            .is_some_and(|code| STORAGE_FULL.contains(&code.as_ref())),
+        _ => false,
+    }
+}
+
+fn driver_error(error: &DbErr) -> Option<&sqlx::Error> {
+    match error {
+        DbErr::Conn(RuntimeErr::SqlxError(error))
+        | DbErr::Exec(RuntimeErr::SqlxError(error))
+        | DbErr::Query(RuntimeErr::SqlxError(error)) => Some(error),
+        _ => None,
     }
 }
 
@@ -244,6 +307,124 @@ mod tests {
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(!body.contains("hunter2"));
         assert!(body.contains("\"internal_error\""));
+    }
+
+    /// A driver error with only a code, as Postgres (SQLSTATE) and SQLite (result code) report.
+    #[derive(Debug, thiserror::Error)]
+    #[error("database error {0}")]
+    struct Coded(&'static str);
+
+    impl sqlx::error::DatabaseError for Coded {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn exec(error: sqlx::Error) -> DbErr {
+        DbErr::Exec(RuntimeErr::SqlxError(error.into()))
+    }
+
+    fn query(error: sqlx::Error) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(error.into()))
+    }
+
+    fn coded(code: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(Coded(code)))
+    }
+
+    fn io(kind: std::io::ErrorKind) -> sqlx::Error {
+        sqlx::Error::Io(kind.into())
+    }
+
+    #[test]
+    fn every_flavour_of_an_unreachable_database_is_503() {
+        use std::io::ErrorKind::{BrokenPipe, ConnectionRefused, ConnectionReset, UnexpectedEof};
+        let unreachable = [
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed),
+            DbErr::Conn(RuntimeErr::SqlxError(io(ConnectionRefused).into())),
+            // A pooled connection that broke under a query or a commit.
+            exec(io(BrokenPipe)),
+            query(io(ConnectionReset)),
+            query(io(UnexpectedEof)),
+            query(sqlx::Error::PoolTimedOut),
+            exec(sqlx::Error::PoolClosed),
+            exec(sqlx::Error::WorkerCrashed),
+            // Postgres stopping under a query, starting up, or refusing connections.
+            query(coded("57P01")),
+            exec(coded("57P02")),
+            query(coded("57P03")),
+            query(coded("08006")),
+            query(coded("08001")),
+            exec(coded("53300")),
+        ];
+        for error in unreachable {
+            let described = format!("{error:?}");
+            let error = AppError::from(error);
+            assert_eq!(
+                error.status(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{described}"
+            );
+            assert_eq!(error.code(), "service_unavailable", "{described}");
+            assert!(error.public_message().contains("temporarily unavailable"));
+        }
+    }
+
+    #[test]
+    fn full_storage_is_503_saying_so() {
+        // Postgres `disk_full` ("could not extend file") and SQLite's SQLITE_FULL.
+        for error in [
+            exec(coded("53100")),
+            query(coded("53100")),
+            exec(coded("13")),
+        ] {
+            let described = format!("{error:?}");
+            let error = AppError::from(error);
+            assert_eq!(
+                error.status(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{described}"
+            );
+            assert_eq!(error.code(), "service_unavailable", "{described}");
+            assert!(error.public_message().contains("cannot store data"));
+        }
+    }
+
+    #[test]
+    fn other_database_errors_stay_internal() {
+        for error in [
+            exec(coded("23505")),  // Postgres unique violation
+            exec(coded("2067")),   // SQLite unique violation
+            query(coded("42P01")), // undefined table
+            query(sqlx::Error::RowNotFound),
+            query(sqlx::Error::Protocol("unexpected message".into())),
+            DbErr::RecordNotFound("message".into()),
+            DbErr::Custom("anything".into()),
+        ] {
+            let described = format!("{error:?}");
+            let error = AppError::from(error);
+            assert_eq!(
+                error.status(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{described}"
+            );
+        }
     }
 
     #[test]

@@ -73,8 +73,30 @@ impl Dispatcher {
                 }
             }
         };
-        if let Err(error) = self.record(&attempt, outcome).await {
-            tracing::error!(send_attempt_id = %attempt.id, ?error, "recording a delivery failed");
+        self.record_while_leased(&attempt, &outcome).await;
+    }
+
+    /// Records `outcome`, trying again while the database is unavailable (restarting, say) and
+    /// the attempt is still ours: an outcome not recorded by the end of the lease is lost, and
+    /// the attempt ends `delivery_unknown` even when WhatsApp took it.
+    async fn record_while_leased(&self, attempt: &send_attempt::Model, outcome: &Outcome) {
+        let lease_ends = attempt.lease_expires_at.unwrap_or_else(Utc::now);
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let error = match self.record(attempt, outcome).await {
+                Ok(()) => return,
+                Err(error) => error,
+            };
+            let retry =
+                matches!(error, AppError::Unavailable(_)) && Utc::now() + pause < lease_ends;
+            if !retry {
+                tracing::error!(send_attempt_id = %attempt.id, ?error, "recording a delivery failed");
+                return;
+            }
+            tracing::warn!(send_attempt_id = %attempt.id, ?error,
+                "recording a delivery failed; retrying while the attempt is leased");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
         }
     }
 
@@ -240,7 +262,7 @@ impl Dispatcher {
     async fn record(
         &self,
         attempt: &send_attempt::Model,
-        outcome: Outcome,
+        outcome: &Outcome,
     ) -> Result<(), AppError> {
         let now = Utc::now();
         let mut update = send_attempt::Entity::update_many()
@@ -256,7 +278,7 @@ impl Dispatcher {
             .filter(send_attempt::Column::Id.eq(attempt.id))
             .filter(send_attempt::Column::State.eq(SendAttemptState::Sending))
             .filter(send_attempt::Column::LeaseOwner.eq(self.worker.clone()));
-        let new_state = match &outcome {
+        let new_state = match outcome {
             Outcome::Accepted { accepted, .. } => {
                 update = update
                     .col_expr(
@@ -317,7 +339,7 @@ impl Dispatcher {
         let txn = crate::db::begin_write(&self.db).await?;
         let recorded = update.exec(&txn).await?.rows_affected == 1;
         let event = if recorded {
-            self.record_message(&txn, attempt, &outcome, now).await?;
+            self.record_message(&txn, attempt, outcome, now).await?;
             let event = Event::SendAttemptUpdated {
                 workspace_id: attempt.workspace_id,
                 send_attempt_id: attempt.id,
@@ -333,7 +355,7 @@ impl Dispatcher {
         if !recorded {
             // The lease was lost (expired as `delivery_unknown` meanwhile). What we learnt still
             // settles it when Meta accepted.
-            if let Outcome::Accepted { accepted, .. } = &outcome {
+            if let Outcome::Accepted { accepted, .. } = outcome {
                 resolve_unknown_delivery(&self.db, &self.bus, attempt.id, &accepted.wamid).await?;
             }
             return Ok(());
@@ -347,7 +369,7 @@ impl Dispatcher {
                 self.db.clone(),
                 self.bus.clone(),
                 attempt.sender_id,
-                accepted.wamid,
+                accepted.wamid.clone(),
                 Duration::from_millis(self.config.sandbox_status_delay_ms),
             );
         }

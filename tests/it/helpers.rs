@@ -68,6 +68,11 @@ impl TestDb {
         }
     }
 
+    /// A database the test set up itself (a private server, a file of its choosing).
+    pub fn at(url: String) -> TestDb {
+        TestDb { url, _dir: None }
+    }
+
     /// The same database for a second server (the first keeps it alive).
     pub fn share(&self) -> TestDb {
         TestDb {

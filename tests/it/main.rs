@@ -11,6 +11,7 @@ mod cli;
 mod cloud_api;
 mod constraints;
 mod dispatch;
+mod faults;
 mod graphql_limits;
 mod isolation;
 mod limits;
