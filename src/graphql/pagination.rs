@@ -17,7 +17,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, Order as SortOrder, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order as SortOrder, QueryFilter, QueryOrder,
     QuerySelect, Select,
     sea_query::{Expr, ExprTrait},
 };
@@ -240,7 +240,7 @@ impl<M> Page<M> {
 
 /// One page of `select` (already scoped to the caller's workspace and filtered).
 pub async fn page<E>(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     cursors: &Cursors,
     select: Select<E>,
     order: &Order<E>,
