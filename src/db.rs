@@ -36,7 +36,8 @@ pub const APP_ROLE: &str = "parley_app";
 
 /// Run on every new Postgres connection: the session sees every row (`system`) until a transaction
 /// names its tenant, and a role that would ignore the policies gives way to [`APP_ROLE`] (once the
-/// migration has created it).
+/// migration has created it). The name is repeated in the SQL, as a `const` cannot be formatted;
+/// `row_security.rs` checks that the pool ends up as `APP_ROLE`.
 const CONFINE_SESSION: &str = "DO $$ BEGIN
     PERFORM set_config('parley.tenant', 'system', false);
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolbypassrls))
@@ -47,7 +48,7 @@ END $$";
 
 /// Opens a pool on `config.database_url`. SQLite gets WAL, foreign keys and a busy timeout so that
 /// concurrent writers queue instead of failing; Postgres connections are confined as
-/// [`CONFINE_SESSION`] says.
+/// `CONFINE_SESSION` says.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(config.database_url.clone());
     options

@@ -17,8 +17,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order as SortOrder, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order as SortOrder, QueryFilter,
+    QueryOrder, QuerySelect, Select,
     sea_query::{Expr, ExprTrait},
 };
 use secrecy::ExposeSecret;

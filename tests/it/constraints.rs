@@ -147,7 +147,10 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     parley::db::migrate(&db).await.unwrap();
     parley::db::migrate(&db).await.unwrap();
     assert_eq!(
-        Migrator::get_applied_migrations_read_only(&db).await.unwrap().len(),
+        Migrator::get_applied_migrations_read_only(&db)
+            .await
+            .unwrap()
+            .len(),
         Migrator::migrations().len()
     );
     assert!(

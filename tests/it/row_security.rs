@@ -6,9 +6,7 @@
 //! every row) and the explicit workspace filters remain the only guard.
 
 use chrono::Utc;
-use entity::{
-    contact, conversation::ConversationStatus, message, new_id, workspace,
-};
+use entity::{contact, conversation::ConversationStatus, message, new_id, workspace};
 use migration::{Migrator, MigratorTrait};
 use parley::db::{self, begin_tenant};
 use sea_orm::{
@@ -72,7 +70,10 @@ async fn a_query_without_its_workspace_filter_sees_only_the_tenants_rows() {
         assert!(workspaces.len() == 1 && workspaces[0].id == a.id);
     } else {
         // SQLite: nothing but the filters guards the tenant.
-        assert_eq!((contacts.len(), messages.len(), workspaces.len()), (2, 2, 2));
+        assert_eq!(
+            (contacts.len(), messages.len(), workspaces.len()),
+            (2, 2, 2)
+        );
         return;
     }
 
@@ -82,7 +83,10 @@ async fn a_query_without_its_workspace_filter_sees_only_the_tenants_rows() {
     // Writing a row of B from A's transaction is refused…
     let txn = begin_tenant(db, a.id).await.unwrap();
     let refused = new_contact(b.id).insert(&txn).await.unwrap_err();
-    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    assert!(
+        refused.to_string().contains("row-level security"),
+        "{refused}"
+    );
     txn.rollback().await.unwrap();
     // …an update without a filter touches A's rows only…
     let txn = begin_tenant(db, a.id).await.unwrap();
@@ -113,14 +117,22 @@ async fn a_query_without_its_workspace_filter_sees_only_the_tenants_rows() {
         .await
         .unwrap();
     assert!(contact::Entity::find().all(&txn).await.unwrap().is_empty());
-    assert!(workspace::Entity::find().all(&txn).await.unwrap().is_empty());
+    assert!(
+        workspace::Entity::find()
+            .all(&txn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn every_tenant_table_is_forced_under_a_policy_for_a_role_that_cannot_bypass_it() {
     let app = TestApp::spawn().await;
     let db = &app.db;
-    let applied = Migrator::get_applied_migrations_read_only(db).await.unwrap();
+    let applied = Migrator::get_applied_migrations_read_only(db)
+        .await
+        .unwrap();
     assert!(
         applied
             .iter()
@@ -161,7 +173,10 @@ async fn every_tenant_table_is_forced_under_a_policy_for_a_role_that_cannot_bypa
         .iter()
         .map(|row| row.try_get::<String>("", "name").unwrap())
         .collect::<Vec<_>>();
-    assert!(unguarded.is_empty(), "tables without row security: {unguarded:?}");
+    assert!(
+        unguarded.is_empty(),
+        "tables without row security: {unguarded:?}"
+    );
 }
 
 async fn one_row(db: &DatabaseConnection, sql: &str) -> sea_orm::QueryResult {
