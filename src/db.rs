@@ -35,13 +35,15 @@ use crate::config::Config;
 pub const APP_ROLE: &str = "parley_app";
 
 /// Run on every new Postgres connection: the session sees every row (`system`) until a transaction
-/// names its tenant, and a role that would ignore the policies gives way to [`APP_ROLE`] (once the
-/// migration has created it). The name is repeated in the SQL, as a `const` cannot be formatted;
+/// names its tenant, and a role that would ignore the policies gives way to [`APP_ROLE`] once the
+/// row-security migration has secured this database (before, the connection may still have to
+/// create tables). The names are repeated in the SQL, as a `const` cannot be formatted;
 /// `row_security.rs` checks that the pool ends up as `APP_ROLE`.
 const CONFINE_SESSION: &str = "DO $$ BEGIN
     PERFORM set_config('parley.tenant', 'system', false);
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolbypassrls))
-       AND EXISTS (SELECT FROM pg_roles WHERE rolname = 'parley_app') THEN
+       AND EXISTS (SELECT FROM pg_policy
+                   WHERE polname = 'tenant_isolation' AND polrelid = to_regclass('workspaces')) THEN
         SET ROLE parley_app;
     END IF;
 END $$";
@@ -76,7 +78,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// [`connect`] to a database that [`migrate`] has brought up to date. On Postgres the pool is opened
-/// again afterwards: a connection opened before the migration created [`APP_ROLE`] would keep
+/// again afterwards: a connection opened before the migration secured the database would keep
 /// bypassing row security.
 pub async fn connect_migrated(config: &Config) -> Result<DatabaseConnection, DbErr> {
     let db = connect(config).await?;
