@@ -60,13 +60,10 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, loads or generates secrets, and binds `config.listen`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let mut db = db::connect(&config)
+        let mut db = db::connect_migrated(&config)
             .await
-            .context("cannot connect to the database")?;
+            .context("cannot connect to the database and apply its migrations")?;
         let statements = db::StatementCounter::install(&mut db);
-        db::migrate(&db)
-            .await
-            .context("cannot apply database migrations")?;
         let secrets = ServerSecrets::load(&db, &config)
             .await
             .context("cannot load server secrets")?;

@@ -8,7 +8,7 @@ use entity::{WorkspaceScoped, contact};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DbBackend, QueryFilter, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QuerySelect, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::{Map, Value, json};
@@ -176,7 +176,7 @@ fn has_tag(tag: &str, backend: DbBackend) -> Expr {
 
 /// The workspace's contact with this number.
 pub async fn find_by_phone(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     workspace_id: Uuid,
     phone: &Phone,
 ) -> Result<Option<contact::Model>, AppError> {

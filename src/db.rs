@@ -1,5 +1,6 @@
-//! The database: one code path for embedded SQLite and Postgres, migrations, and the server-wide
-//! secrets that are generated on first start and kept in the `server_settings` table.
+//! The database: one code path for embedded SQLite and Postgres, migrations, the tenant a
+//! transaction is confined to (row-level security on Postgres), and the server-wide secrets that
+//! are generated on first start and kept in the `server_settings` table.
 
 use std::{
     sync::{
@@ -19,17 +20,37 @@ use migration::{Migrator, MigratorTrait};
 use rand::RngCore;
 use sea_orm::{
     ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait, sea_query::OnConflict, sqlx::sqlite::SqliteJournalMode,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, sea_query::OnConflict, sqlx::sqlite::SqliteJournalMode,
     sqlx::sqlite::SqliteSynchronous,
 };
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::config::Config;
 
+/// The role a superuser or `BYPASSRLS` connection switches to, so that row-level security binds it;
+/// created by the row-security migration.
+pub const APP_ROLE: &str = "parley_app";
+
+/// Run on every new Postgres connection: the session sees every row (`system`) until a transaction
+/// names its tenant, and a role that would ignore the policies gives way to [`APP_ROLE`] once the
+/// row-security migration has secured this database (before, the connection may still have to
+/// create tables). The names are repeated in the SQL, as a `const` cannot be formatted;
+/// `row_security.rs` checks that the pool ends up as `APP_ROLE`.
+const CONFINE_SESSION: &str = "DO $$ BEGIN
+    PERFORM set_config('parley.tenant', 'system', false);
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolbypassrls))
+       AND EXISTS (SELECT FROM pg_policy
+                   WHERE polname = 'tenant_isolation' AND polrelid = to_regclass('workspaces')) THEN
+        SET ROLE parley_app;
+    END IF;
+END $$";
+
 /// Opens a pool on `config.database_url`. SQLite gets WAL, foreign keys and a busy timeout so that
-/// concurrent writers queue instead of failing.
+/// concurrent writers queue instead of failing; Postgres connections are confined as
+/// `CONFINE_SESSION` says.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     let timeout = Duration::from_millis(config.database_acquire_timeout_ms);
     let mut options = ConnectOptions::new(config.database_url.clone());
@@ -44,8 +65,30 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+        })
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_connect(|connection, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(connection, CONFINE_SESSION)
+                        .await
+                        .map(|_| ())
+                })
+            })
         });
     Database::connect(options).await
+}
+
+/// [`connect`] to a database that [`migrate`] has brought up to date. On Postgres the pool is opened
+/// again afterwards: a connection opened before the migration secured the database would keep
+/// bypassing row security.
+pub async fn connect_migrated(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(config).await?;
+    migrate(&db).await?;
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(db);
+    }
+    db.close().await?;
+    connect(config).await
 }
 
 /// How many statements a connection (and every clone of it) has run: `db_statements_total` in
@@ -71,9 +114,39 @@ impl StatementCounter {
     }
 }
 
-/// Applies every pending migration; a no-op on an up-to-date database.
+/// Applies every pending migration; a no-op on an up-to-date database. On Postgres they run in one
+/// transaction, one process at a time, as the connecting user rather than [`APP_ROLE`] (which may
+/// not create tables).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared(
+        "SELECT pg_advisory_xact_lock(hashtext('parley.migrate')); SET LOCAL ROLE NONE",
+    )
+    .await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
+}
+
+/// Starts a transaction that sees and may write only `workspace_id`'s rows: on Postgres the
+/// row-level security policies hold it to that workspace even where a query forgets its filter. On
+/// SQLite, which has no row security, it is a plain transaction and the filters are all there is.
+pub async fn begin_tenant(
+    db: &DatabaseConnection,
+    workspace_id: Uuid,
+) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('parley.tenant', $1, true)",
+            [workspace_id.to_string().into()],
+        ))
+        .await?;
+    }
+    Ok(txn)
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at BEGIN (IMMEDIATE):

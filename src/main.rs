@@ -96,8 +96,7 @@ async fn open_database(
     file: &std::path::Path,
 ) -> anyhow::Result<(Config, sea_orm::DatabaseConnection, db::ServerSecrets)> {
     let config = Config::load(file)?;
-    let db = db::connect(&config).await?;
-    db::migrate(&db).await?;
+    let db = db::connect_migrated(&config).await?;
     let secrets = db::ServerSecrets::load(&db, &config).await?;
     Ok((config, db, secrets))
 }

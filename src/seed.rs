@@ -173,8 +173,11 @@ pub async fn seed(
     ))
     .await?;
     if backend == sea_orm::DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE contacts, conversations, messages")
+        // Only the tables' owner may analyze them, not the role the pool may have switched to.
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SET LOCAL ROLE NONE; ANALYZE contacts, conversations, messages")
             .await?;
+        txn.commit().await?;
     } else {
         db.execute_unprepared("ANALYZE").await?;
     }

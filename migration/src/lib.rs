@@ -11,6 +11,7 @@ mod m20261122_000005_workspace_events;
 mod m20261122_000006_read_side;
 mod m20261122_000007_outbound_webhooks;
 mod m20261122_000008_templates_auto_reply;
+mod m20261122_000009_row_security;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_read_side::Migration),
             Box::new(m20261122_000007_outbound_webhooks::Migration),
             Box::new(m20261122_000008_templates_auto_reply::Migration),
+            Box::new(m20261122_000009_row_security::Migration),
         ]
     }
 }

@@ -17,8 +17,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, Order as SortOrder, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order as SortOrder, QueryFilter,
+    QueryOrder, QuerySelect, Select,
     sea_query::{Expr, ExprTrait},
 };
 use secrecy::ExposeSecret;
@@ -26,7 +26,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::{
-    db::ServerSecrets,
+    db::{self, ServerSecrets},
     error::{AppError, ErrorCode},
     graphql::guard::principal,
 };
@@ -240,7 +240,7 @@ impl<M> Page<M> {
 
 /// One page of `select` (already scoped to the caller's workspace and filtered).
 pub async fn page<E>(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     cursors: &Cursors,
     select: Select<E>,
     order: &Order<E>,
@@ -314,7 +314,8 @@ where
 }
 
 /// A page as a Relay connection for the caller's workspace. `list` names the list and its
-/// filters; cursors of any other list are refused.
+/// filters; cursors of any other list are refused. The page is read in a transaction confined to
+/// the workspace, so on Postgres row security holds it there even if `select` forgot to.
 pub async fn connection<E, T>(
     ctx: &Context<'_>,
     list: &str,
@@ -334,8 +335,11 @@ where
     let secrets = ctx
         .data::<std::sync::Arc<ServerSecrets>>()
         .map_err(|_| anyhow::anyhow!("the schema has no secrets"))?;
-    let cursors = Cursors::new(secrets, ListId::new(principal(ctx)?.workspace_id, list));
-    let page = page(db, &cursors, select, order, args, position_of).await?;
+    let workspace_id = principal(ctx)?.workspace_id;
+    let cursors = Cursors::new(secrets, ListId::new(workspace_id, list));
+    let txn = db::begin_tenant(db, workspace_id).await?;
+    let page = page(&txn, &cursors, select, order, args, position_of).await?;
+    txn.commit().await?;
     let mut connection = Connection::new(page.has_previous, page.has_next);
     connection.edges.extend(
         page.rows

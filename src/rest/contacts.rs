@@ -11,7 +11,7 @@ use entity::{
     WorkspaceScoped, contact,
     message::{self, MessageDirection, MessageStatus},
 };
-use sea_orm::{ColumnTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -20,6 +20,7 @@ use crate::{
     app::AppState,
     auth::{Principal, Scope},
     contacts::{self, ContactFilter},
+    db,
     domain::Phone,
     error::{AppError, ErrorCode},
     graphql::{
@@ -228,8 +229,9 @@ pub async fn list_contacts(
         ListId::new(principal.workspace_id, filter.list_name()),
     );
     let args = PageArgs::forward(limit(params.limit)?, params.cursor);
+    let txn = db::begin_tenant(&state.db, principal.workspace_id).await?;
     let page = pagination::page(
-        &state.db,
+        &txn,
         &cursors,
         select,
         &lists::contact_order(),
@@ -237,6 +239,7 @@ pub async fn list_contacts(
         lists::contact_position,
     )
     .await?;
+    txn.commit().await?;
     let next = page.next_cursor();
     Ok(Json(ContactPage {
         data: page.rows.into_iter().map(|(_, row)| row.into()).collect(),
@@ -245,12 +248,12 @@ pub async fn list_contacts(
 }
 
 async fn contact_by_phone(
-    state: &AppState,
+    db: &impl ConnectionTrait,
     principal: &Principal,
     phone: &str,
 ) -> Result<contact::Model, AppError> {
     let phone = Phone::parse(phone).map_err(phone_error)?;
-    contacts::find_by_phone(&state.db, principal.workspace_id, &phone)
+    contacts::find_by_phone(db, principal.workspace_id, &phone)
         .await?
         .ok_or_else(|| AppError::not_found("contact"))
 }
@@ -276,7 +279,9 @@ pub async fn get_contact(
     Path(phone): Path<String>,
 ) -> Result<Json<ContactResponse>, AppError> {
     principal.require_scope(Scope::ContactsRead)?;
-    let contact = contact_by_phone(&state, &principal, &phone).await?;
+    let txn = db::begin_tenant(&state.db, principal.workspace_id).await?;
+    let contact = contact_by_phone(&txn, &principal, &phone).await?;
+    txn.commit().await?;
     Ok(Json(contact.into()))
 }
 
@@ -306,7 +311,8 @@ pub async fn list_contact_messages(
 ) -> Result<Json<MessagePage>, AppError> {
     principal.require_scope(Scope::MessagesRead)?;
     let params = params(query)?;
-    let contact = contact_by_phone(&state, &principal, &phone).await?;
+    let txn = db::begin_tenant(&state.db, principal.workspace_id).await?;
+    let contact = contact_by_phone(&txn, &principal, &phone).await?;
     let select = message::Entity::find_in_workspace(principal.workspace_id)
         .filter(message::Column::ContactId.eq(contact.id));
     let cursors = Cursors::new(
@@ -323,7 +329,7 @@ pub async fn list_contact_messages(
     };
     let args = PageArgs::forward(limit(params.limit)?, params.cursor);
     let page = pagination::page(
-        &state.db,
+        &txn,
         &cursors,
         select,
         &order,
@@ -331,6 +337,7 @@ pub async fn list_contact_messages(
         lists::message_position,
     )
     .await?;
+    txn.commit().await?;
     let next = page.next_cursor();
     Ok(Json(MessagePage {
         data: page.rows.into_iter().map(|(_, row)| row.into()).collect(),

@@ -26,7 +26,7 @@ async fn migrate_prepares_an_empty_database() {
     }
     let connection = db.connect().await;
     assert!(
-        Migrator::get_pending_migrations(&connection)
+        Migrator::get_pending_migrations_read_only(&connection)
             .await
             .unwrap()
             .is_empty()

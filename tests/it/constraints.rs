@@ -139,7 +139,7 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
     assert!(
-        Migrator::get_applied_migrations(&db)
+        Migrator::get_applied_migrations_read_only(&db)
             .await
             .unwrap()
             .is_empty()
@@ -147,11 +147,14 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     parley::db::migrate(&db).await.unwrap();
     parley::db::migrate(&db).await.unwrap();
     assert_eq!(
-        Migrator::get_applied_migrations(&db).await.unwrap().len(),
+        Migrator::get_applied_migrations_read_only(&db)
+            .await
+            .unwrap()
+            .len(),
         Migrator::migrations().len()
     );
     assert!(
-        Migrator::get_pending_migrations(&db)
+        Migrator::get_pending_migrations_read_only(&db)
             .await
             .unwrap()
             .is_empty()
@@ -164,7 +167,7 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     let second = TestApp::spawn_on(test_db, |_| {}).await;
     assert_eq!(stored_jwt_secret(&second).await, jwt_secret);
     assert_eq!(
-        Migrator::get_applied_migrations(&second.db)
+        Migrator::get_applied_migrations_read_only(&second.db)
             .await
             .unwrap()
             .len(),

@@ -21,6 +21,7 @@ mod outbound_webhooks;
 mod ratelimit;
 mod read_side;
 mod read_side_scale;
+mod row_security;
 mod schema;
 mod sending;
 mod shutdown;

@@ -1146,9 +1146,11 @@ async fn a_page_of_conversations_costs_the_same_statements_at_5_and_50_rows() {
     // The authentication, the page, and one batch per relation and level (contacts, senders and
     // last messages; then the last messages' contacts, conversations and send attempts): 8. A
     // loaded machine may split a batch in two (the dataloader gathers keys for 1 ms), never more
-    // than a couple; one query per row would add 45 and more.
+    // than a couple; one query per row would add 45 and more. Postgres adds one: naming the
+    // workspace the page's transaction is confined to.
+    let budget = if app.test_db.is_postgres() { 9 } else { 8 };
     assert!(
-        counts[0] <= 8 && counts[1] <= counts[0] + 2,
+        counts[0] <= budget && counts[1] <= counts[0] + 2,
         "statements for 5 and 50 conversations: {counts:?}"
     );
 }
