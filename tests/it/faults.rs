@@ -164,13 +164,16 @@ async fn postgres_out_of_disk_space_answers_503_and_recovers_when_space_is_freed
     let location = disk.path().join("tablespace");
     std::fs::create_dir(&location).unwrap();
     chown_to_postgres(&location).await;
+    // As the cluster's superuser: Parley's own pool runs as a role that may not do this.
+    let admin = sea_orm::Database::connect(cluster.url()).await.unwrap();
     for statement in [
         format!("CREATE TABLESPACE small LOCATION '{}'", location.display()),
         "ALTER TABLE messages SET TABLESPACE small".into(),
         "ALTER TABLE contacts SET TABLESPACE small".into(),
     ] {
-        app.db.execute_unprepared(&statement).await.unwrap();
+        admin.execute_unprepared(&statement).await.unwrap();
     }
+    admin.close().await.unwrap();
     assert_refused_while_full_then_recovers(&app, &owner, &disk).await;
     // An ERROR for the statement, not a PANIC that restarts every session.
     let log = cluster.log();
