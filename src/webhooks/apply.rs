@@ -4,7 +4,12 @@
 //! Unknown numbers and unknown wamids are not errors: the delivery stays stored.
 
 use chrono::{DateTime, Utc};
-use entity::{message::MessageStatus, sender};
+use std::collections::HashMap;
+
+use entity::{
+    message::{self, MessageStatus},
+    sender,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
 };
@@ -13,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     receive::Reply,
-    status::{StatusUpdate, apply_status_in, resolve_unknown_delivery_in},
+    status::{StatusUpdate, apply_status_in, apply_status_to, resolve_unknown_delivery_in},
 };
 use crate::{
     config::Config,
@@ -228,9 +233,40 @@ pub async fn apply_delivery(
 pub struct Applied {
     pub events: Vec<Event>,
     pub replies: Vec<Reply>,
+    /// Messages locked in this transaction as they are now, by sender and wamid.
+    locked: HashMap<(Uuid, String), message::Model>,
 }
 
 impl Applied {
+    /// Locks the messages that the statuses of `deliveries` name, with one statement, before
+    /// they are applied.
+    pub async fn lock_statuses<'d>(
+        &mut self,
+        txn: &DatabaseTransaction,
+        deliveries: impl Iterator<Item = &'d Delivery<'d>>,
+    ) -> Result<(), AppError> {
+        let (mut senders, mut wamids) = (Vec::new(), Vec::new());
+        for change in deliveries.flat_map(|delivery| &delivery.changes) {
+            if let ChangeKind::Status(status) = change.kind
+                && let Some(wamid) = status["id"].as_str()
+            {
+                senders.push(change.sender.id);
+                wamids.push(wamid);
+            }
+        }
+        if wamids.is_empty() {
+            return Ok(());
+        }
+        senders.sort_unstable();
+        senders.dedup();
+        for message in super::status::lock_messages(txn, senders, wamids).await? {
+            if let Some(wamid) = message.wamid.clone() {
+                self.locked.insert((message.sender_id, wamid), message);
+            }
+        }
+        Ok(())
+    }
+
     /// Records the events in `txn`, commits it, then broadcasts them and queues the auto-replies.
     pub async fn commit(
         self,
@@ -282,7 +318,7 @@ impl Change<'_> {
     ) -> Result<Option<String>, AppError> {
         match self.kind {
             ChangeKind::Status(status) => {
-                apply_one_status(txn, &self.sender, status, &mut applied.events).await
+                apply_one_status(txn, &self.sender, status, applied).await
             }
             ChangeKind::Message { value, message } => {
                 super::receive::receive_message(txn, &self.sender, value, message, applied).await
@@ -325,7 +361,7 @@ async fn apply_one_status(
     txn: &DatabaseTransaction,
     sender: &sender::Model,
     status: &Value,
-    events: &mut Vec<Event>,
+    applied: &mut Applied,
 ) -> Result<Option<String>, AppError> {
     let Some(wamid) = status["id"].as_str() else {
         return Ok(Some("status without id".into()));
@@ -337,20 +373,30 @@ async fn apply_one_status(
         Some("failed") => MessageStatus::Failed,
         other => return Ok(Some(format!("status {other:?} not applied"))),
     };
-    // A send that ended delivery_unknown carries its attempt id back: Meta has it after all.
-    if let Some(attempt_id) = status["biz_opaque_callback_data"]
-        .as_str()
-        .and_then(|data| Uuid::parse_str(data).ok())
-    {
-        resolve_unknown_delivery_in(txn, attempt_id, wamid, events).await?;
-    }
     let update = StatusUpdate {
         status: kind,
         at: unix_time(&status["timestamp"]),
         error: (kind == MessageStatus::Failed).then(|| failure_of(status)),
     };
-    match apply_status_in(txn, sender.id, wamid, update, events).await? {
-        Some(_) => Ok(None),
-        None => Ok(Some(format!("unknown wamid {wamid}"))),
-    }
+    let key = (sender.id, wamid.to_owned());
+    let message = match applied.locked.remove(&key) {
+        // Known by its wamid: its send was accepted, so there is nothing to resolve.
+        Some(current) => Some(apply_status_to(txn, current, update, &mut applied.events).await?),
+        None => {
+            // A send that ended delivery_unknown carries its attempt id back: Meta has it
+            // after all.
+            if let Some(attempt_id) = status["biz_opaque_callback_data"]
+                .as_str()
+                .and_then(|data| Uuid::parse_str(data).ok())
+            {
+                resolve_unknown_delivery_in(txn, attempt_id, wamid, &mut applied.events).await?;
+            }
+            apply_status_in(txn, sender.id, wamid, update, &mut applied.events).await?
+        }
+    };
+    let Some(message) = message else {
+        return Ok(Some(format!("unknown wamid {wamid}")));
+    };
+    applied.locked.insert(key, message);
+    Ok(None)
 }

@@ -19,7 +19,7 @@ use hmac::{Hmac, Mac};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, TryInsertResult,
     sea_query::{Expr, OnConflict},
 };
 use secrecy::ExposeSecret;
@@ -241,28 +241,37 @@ async fn write_together(
     }
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by_key(|&index| deliveries[index].as_ref().map(Delivery::lock_key));
-    let mut applied = Applied::default();
-    let mut later = Vec::new();
+    // Each distinct body once, as processed when it is applied here.
+    let mut rows: Vec<(usize, StoredDelivery<'_>)> = Vec::with_capacity(batch.len());
     for index in order {
         let payload = payloads[index].as_ref();
         let delivery = deliveries[index].as_ref();
         let mut stored = StoredDelivery::new(&batch[index].body, payload.ok(), delivery);
-        let single = delivery.filter(|delivery| delivery.is_single());
+        stored.processed = delivery.is_none_or(Delivery::is_single);
         if let Err(error) = payload {
             stored.note = Some(not_json(error));
         }
-        let applies_here = single.is_some() || payload.is_err();
-        if !stored.insert(&txn, applies_here).await? {
-            continue;
+        if rows.iter().all(|(_, row)| row.hash != stored.hash) {
+            rows.push((index, stored));
         }
-        match (single, delivery) {
-            (Some(single), _) => {
-                if let Some(note) = single.apply_in(&txn, &mut applied).await? {
+    }
+    let inserted = insert_new(&txn, rows.iter().map(|(_, row)| row.row())).await?;
+    rows.retain(|(_, row)| inserted.contains(&row.id));
+    let mut applied = Applied::default();
+    let singles = rows
+        .iter()
+        .filter_map(|(index, _)| deliveries[*index].as_ref().filter(|d| d.is_single()));
+    applied.lock_statuses(&txn, singles).await?;
+    let mut later = Vec::new();
+    for (index, stored) in rows {
+        match deliveries[index].as_ref() {
+            Some(delivery) if stored.processed => {
+                if let Some(note) = delivery.apply_in(&txn, &mut applied).await? {
                     mark(&txn, stored.id, 1, &Ok(Some(note))).await?;
                 }
             }
-            (None, Some(_)) => later.push((index, stored.id)),
-            (None, None) => {}
+            Some(_) => later.push((index, stored.id)),
+            None => {}
         }
     }
     let after = applied.record(&txn, bus).await?;
@@ -371,8 +380,11 @@ async fn apply_stored_or_note(
 struct StoredDelivery<'a> {
     id: Uuid,
     body: &'a [u8],
+    hash: String,
     workspace_id: Option<Uuid>,
     phone_number_id: Option<String>,
+    /// Stored as applied: it is applied in the transaction that stores it.
+    processed: bool,
     /// What applying it skipped, when it is stored as processed.
     note: Option<String>,
 }
@@ -382,38 +394,65 @@ impl<'a> StoredDelivery<'a> {
         Self {
             id: new_id(),
             body,
+            hash: hex::encode(Sha256::digest(body)),
             workspace_id: delivery.and_then(Delivery::workspace_id),
             phone_number_id: payload.and_then(|payload| {
                 payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"]
                     .as_str()
                     .map(str::to_owned)
             }),
+            processed: false,
             note: None,
         }
     }
 
-    /// Inserts it, as processed or not; false when the same body was stored before.
-    async fn insert(&self, db: &impl ConnectionTrait, processed: bool) -> Result<bool, AppError> {
-        let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
+    fn row(&self) -> webhook_event::ActiveModel {
+        webhook_event::ActiveModel {
             id: Set(self.id),
             workspace_id: Set(self.workspace_id),
             phone_number_id: Set(self.phone_number_id.clone()),
-            payload_hash: Set(hex::encode(Sha256::digest(self.body))),
+            payload_hash: Set(self.hash.clone()),
             payload: Set(String::from_utf8_lossy(self.body).into_owned()),
             received_at: Set(Utc::now()),
-            processed_at: Set(processed.then(Utc::now)),
-            process_attempts: Set(i32::from(processed)),
-            process_error: Set(self.note.clone().filter(|_| processed)),
-        })
-        .on_conflict(
-            OnConflict::column(webhook_event::Column::PayloadHash)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+            processed_at: Set(self.processed.then(Utc::now)),
+            process_attempts: Set(i32::from(self.processed)),
+            process_error: Set(self.note.clone().filter(|_| self.processed)),
+        }
+    }
+
+    /// Inserts it, as processed or not; false when the same body was stored before.
+    async fn insert(
+        &mut self,
+        db: &impl ConnectionTrait,
+        processed: bool,
+    ) -> Result<bool, AppError> {
+        self.processed = processed;
+        let inserted = webhook_event::Entity::insert(self.row())
+            .on_conflict(
+                OnConflict::column(webhook_event::Column::PayloadHash)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
         Ok(inserted == 1)
     }
+}
+
+/// Inserts `rows` (of distinct bodies) with one statement; the ids of those whose body was not
+/// stored before.
+async fn insert_new(
+    db: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = webhook_event::ActiveModel>,
+) -> Result<Vec<Uuid>, AppError> {
+    let inserted = webhook_event::Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([webhook_event::Column::PayloadHash])
+        .exec_with_returning_keys(db)
+        .await?;
+    Ok(match inserted {
+        TryInsertResult::Inserted(ids) => ids,
+        TryInsertResult::Empty | TryInsertResult::Conflicted => Vec::new(),
+    })
 }
 
 fn not_json(error: &serde_json::Error) -> String {

@@ -9,7 +9,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QuerySelect,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -87,6 +87,32 @@ pub async fn apply_status_in(
     else {
         return Ok(None);
     };
+    Ok(Some(apply_status_to(txn, current, update, events).await?))
+}
+
+/// Locks the messages of these senders with these wamids, all in one statement and in one order
+/// (a transaction applying several statuses then waits for no other in a cycle).
+pub async fn lock_messages(
+    txn: &DatabaseTransaction,
+    senders: Vec<Uuid>,
+    wamids: Vec<&str>,
+) -> Result<Vec<message::Model>, AppError> {
+    Ok(message::Entity::find()
+        .filter(message::Column::SenderId.is_in(senders))
+        .filter(message::Column::Wamid.is_in(wamids))
+        .order_by_asc(message::Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await?)
+}
+
+/// [`apply_status_in`] for `current`, a message already locked as it is now.
+pub async fn apply_status_to(
+    txn: &DatabaseTransaction,
+    current: message::Model,
+    update: StatusUpdate,
+    events: &mut Vec<Event>,
+) -> Result<message::Model, AppError> {
     let previous = current.status;
     let status = next_status(previous, update.status);
     let mut changed: message::ActiveModel = current.clone().into();
@@ -122,7 +148,7 @@ pub async fn apply_status_in(
         };
         events.push(event);
     }
-    Ok(Some(message))
+    Ok(message)
 }
 
 /// A send attempt that ended `delivery_unknown` is resolved by any sign that Meta has the message:
