@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use super::{
     receive::Reply,
-    status::{StatusUpdate, apply_status_in, apply_status_to, resolve_unknown_delivery_in},
+    status::{
+        StatusUpdate, apply_status_in, resolve_unknown_delivery_in, status_applied, write_statuses,
+    },
 };
 use crate::{
     config::Config,
@@ -233,8 +235,9 @@ pub async fn apply_delivery(
 pub struct Applied {
     pub events: Vec<Event>,
     pub replies: Vec<Reply>,
-    /// Messages locked in this transaction as they are now, by sender and wamid.
-    locked: HashMap<(Uuid, String), message::Model>,
+    /// Messages locked in this transaction as they are now, by sender and wamid, and whether
+    /// their changes are still to be written.
+    locked: HashMap<(Uuid, String), (message::Model, bool)>,
 }
 
 impl Applied {
@@ -261,7 +264,8 @@ impl Applied {
         senders.dedup();
         for message in super::status::lock_messages(txn, senders, wamids).await? {
             if let Some(wamid) = message.wamid.clone() {
-                self.locked.insert((message.sender_id, wamid), message);
+                self.locked
+                    .insert((message.sender_id, wamid), (message, false));
             }
         }
         Ok(())
@@ -281,12 +285,15 @@ impl Applied {
         Ok(())
     }
 
-    /// Records the events in `txn`; what is left once it commits.
+    /// Writes the statuses applied to locked messages, then records the events in `txn`; what
+    /// is left once it commits.
     pub async fn record(
         self,
         txn: &DatabaseTransaction,
         bus: &EventBus,
     ) -> Result<AfterCommit, AppError> {
+        let changed = self.locked.into_values().filter(|(_, changed)| *changed);
+        write_statuses(txn, changed.map(|(message, _)| message).collect()).await?;
         Ok(AfterCommit {
             recorded: bus.record_all(txn, self.events).await?,
             replies: self.replies,
@@ -380,8 +387,13 @@ async fn apply_one_status(
     };
     let key = (sender.id, wamid.to_owned());
     let message = match applied.locked.remove(&key) {
-        // Known by its wamid: its send was accepted, so there is nothing to resolve.
-        Some(current) => Some(apply_status_to(txn, current, update, &mut applied.events).await?),
+        // Known by its wamid: its send was accepted, so there is nothing to resolve. Written
+        // with the batch's other messages, before its events are recorded.
+        Some((current, pending)) => {
+            let (message, changed) = status_applied(current, update, &mut applied.events);
+            applied.locked.insert(key, (message, pending || changed));
+            return Ok(None);
+        }
         None => {
             // A send that ended delivery_unknown carries its attempt id back: Meta has it
             // after all.
@@ -397,6 +409,6 @@ async fn apply_one_status(
     let Some(message) = message else {
         return Ok(Some(format!("unknown wamid {wamid}")));
     };
-    applied.locked.insert(key, message);
+    applied.locked.insert(key, (message, false));
     Ok(None)
 }

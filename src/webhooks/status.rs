@@ -8,8 +8,11 @@ use entity::{
     send_attempt::{self, SendAttemptState},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait,
+    ActiveValue::{Set, Unchanged},
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -107,48 +110,110 @@ pub async fn lock_messages(
 }
 
 /// [`apply_status_in`] for `current`, a message already locked as it is now.
-pub async fn apply_status_to(
+async fn apply_status_to(
     txn: &DatabaseTransaction,
     current: message::Model,
     update: StatusUpdate,
     events: &mut Vec<Event>,
 ) -> Result<message::Model, AppError> {
+    let (message, changed) = status_applied(current, update, events);
+    if !changed {
+        return Ok(message);
+    }
+    Ok(status_columns(&message).update(txn).await?)
+}
+
+/// The columns a status changes, set to `message`'s values.
+fn status_columns(message: &message::Model) -> message::ActiveModel {
+    message::ActiveModel {
+        id: Unchanged(message.id),
+        status: Set(message.status),
+        sent_at: Set(message.sent_at),
+        delivered_at: Set(message.delivered_at),
+        read_at: Set(message.read_at),
+        failed_at: Set(message.failed_at),
+        error_code: Set(message.error_code.clone()),
+        error_message: Set(message.error_message.clone()),
+        updated_at: Set(message.updated_at),
+        ..Default::default()
+    }
+}
+
+/// `current` with `update` applied, and whether that changed it, without writing it; its event
+/// (if the status moved) is pushed to `events`.
+pub fn status_applied(
+    current: message::Model,
+    update: StatusUpdate,
+    events: &mut Vec<Event>,
+) -> (message::Model, bool) {
     let previous = current.status;
     let status = next_status(previous, update.status);
-    let mut changed: message::ActiveModel = current.clone().into();
-    match update.status {
-        MessageStatus::Sent if current.sent_at.is_none() => changed.sent_at = Set(Some(update.at)),
-        MessageStatus::Delivered if current.delivered_at.is_none() => {
-            changed.delivered_at = Set(Some(update.at));
+    let mut message = current;
+    let mut changed = status != previous;
+    let first = |at: &mut Option<DateTime<Utc>>, changed: &mut bool| {
+        if at.is_none() {
+            *at = Some(update.at);
+            *changed = true;
         }
-        MessageStatus::Read if current.read_at.is_none() => changed.read_at = Set(Some(update.at)),
-        MessageStatus::Failed if status == MessageStatus::Failed && current.failed_at.is_none() => {
-            changed.failed_at = Set(Some(update.at));
-            if let Some((code, message)) = &update.error {
-                changed.error_code = Set(Some(code.clone()));
-                changed.error_message = Set(Some(message.clone()));
+    };
+    match update.status {
+        MessageStatus::Sent => first(&mut message.sent_at, &mut changed),
+        MessageStatus::Delivered => first(&mut message.delivered_at, &mut changed),
+        MessageStatus::Read => first(&mut message.read_at, &mut changed),
+        MessageStatus::Failed if status == MessageStatus::Failed && message.failed_at.is_none() => {
+            first(&mut message.failed_at, &mut changed);
+            if let Some((code, text)) = update.error {
+                message.error_code = Some(code);
+                message.error_message = Some(text);
             }
         }
-        _ => {}
+        MessageStatus::Failed | MessageStatus::Pending => {}
     }
-    changed.status = Set(status);
-    let message = if changed.is_changed() {
-        changed.updated_at = Set(Utc::now());
-        changed.update(txn).await?
-    } else {
-        current
-    };
+    message.status = status;
+    if !changed {
+        return (message, false);
+    }
+    message.updated_at = Utc::now();
     if status != previous {
-        let event = Event::MessageStatusChanged {
+        events.push(Event::MessageStatusChanged {
             workspace_id: message.workspace_id,
             message_id: message.id,
             conversation_id: message.conversation_id,
             status,
             previous_status: previous,
-        };
-        events.push(event);
+        });
     }
-    Ok(message)
+    (message, true)
+}
+
+/// Writes messages changed in memory (see [`status_applied`]) with one statement: their
+/// statuses, times and errors.
+pub async fn write_statuses(
+    txn: &DatabaseTransaction,
+    messages: Vec<message::Model>,
+) -> Result<(), AppError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let columns = [
+        message::Column::Status,
+        message::Column::SentAt,
+        message::Column::DeliveredAt,
+        message::Column::ReadAt,
+        message::Column::FailedAt,
+        message::Column::ErrorCode,
+        message::Column::ErrorMessage,
+        message::Column::UpdatedAt,
+    ];
+    message::Entity::insert_many(messages.into_iter().map(message::ActiveModel::from))
+        .on_conflict(
+            OnConflict::column(message::Column::Id)
+                .update_columns(columns)
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
 }
 
 /// A send attempt that ended `delivery_unknown` is resolved by any sign that Meta has the message:
@@ -273,5 +338,72 @@ mod tests {
                 "{current:?} + {update:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod applied_in_memory {
+    use chrono::TimeZone;
+    use entity::message::{MessageDirection, MessageType};
+
+    use super::*;
+
+    fn sent_message() -> message::Model {
+        let at = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
+        message::Model {
+            id: Uuid::nil(),
+            workspace_id: Uuid::nil(),
+            conversation_id: Uuid::nil(),
+            contact_id: Uuid::nil(),
+            sender_id: Uuid::nil(),
+            direction: MessageDirection::Outbound,
+            r#type: MessageType::Text,
+            body: serde_json::json!({}),
+            text: None,
+            status: MessageStatus::Sent,
+            wamid: Some("wamid.A".into()),
+            sent_at: Some(at),
+            delivered_at: None,
+            read_at: None,
+            failed_at: None,
+            error_code: None,
+            error_message: None,
+            reply_to_message_id: None,
+            context_wamid: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn update(status: MessageStatus, minute: u32) -> StatusUpdate {
+        StatusUpdate {
+            status,
+            at: Utc.with_ymd_and_hms(2026, 11, 22, 9, minute, 0).unwrap(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_duplicate_changes_nothing_and_a_late_status_only_records_its_time() {
+        let mut events = Vec::new();
+        let (message, changed) =
+            status_applied(sent_message(), update(MessageStatus::Sent, 5), &mut events);
+        assert!(!changed && events.is_empty(), "a duplicate SENT");
+        assert_eq!(message.sent_at, sent_message().sent_at);
+
+        let (read, changed) = status_applied(message, update(MessageStatus::Read, 7), &mut events);
+        assert!(changed);
+        assert_eq!(read.status, MessageStatus::Read);
+        assert_eq!(events.len(), 1);
+
+        let (late, changed) =
+            status_applied(read, update(MessageStatus::Delivered, 6), &mut events);
+        assert!(changed, "the delivery time is new");
+        assert_eq!(late.status, MessageStatus::Read);
+        assert_eq!(
+            late.delivered_at,
+            Some(update(MessageStatus::Delivered, 6).at)
+        );
+        assert_eq!(events.len(), 1, "no event: the status did not move");
     }
 }
