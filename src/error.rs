@@ -374,16 +374,21 @@ mod tests {
             exec(coded("53300")),
         ];
         for error in unreachable {
-            let described = format!("{error:?}");
-            let error = AppError::from(error);
-            assert_eq!(
-                error.status(),
-                StatusCode::SERVICE_UNAVAILABLE,
-                "{described}"
-            );
-            assert_eq!(error.code(), "service_unavailable", "{described}");
-            assert!(error.public_message().contains("temporarily unavailable"));
+            assert_503_saying(error, "temporarily unavailable");
         }
+    }
+
+    /// `error` as the client sees it: 503 `service_unavailable` with a message containing `says`.
+    fn assert_503_saying(error: DbErr, says: &str) {
+        let described = format!("{error:?}");
+        let error = AppError::from(error);
+        assert_eq!(
+            error.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{described}"
+        );
+        assert_eq!(error.code(), "service_unavailable", "{described}");
+        assert!(error.public_message().contains(says), "{described}");
     }
 
     #[test]
@@ -394,15 +399,7 @@ mod tests {
             query(coded("53100")),
             exec(coded("13")),
         ] {
-            let described = format!("{error:?}");
-            let error = AppError::from(error);
-            assert_eq!(
-                error.status(),
-                StatusCode::SERVICE_UNAVAILABLE,
-                "{described}"
-            );
-            assert_eq!(error.code(), "service_unavailable", "{described}");
-            assert!(error.public_message().contains("cannot store data"));
+            assert_503_saying(error, "cannot store data");
         }
     }
 

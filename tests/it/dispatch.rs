@@ -134,6 +134,11 @@ async fn the_sandbox_refuses_numbers_ending_in_0000() {
 
 /// A workspace with a Cloud API sender whose Graph API is `fake`.
 async fn cloud_workspace(app: &TestApp) -> Session {
+    cloud_sender(app).await.0
+}
+
+/// [`cloud_workspace`] and its sender's id.
+pub(crate) async fn cloud_sender(app: &TestApp) -> (Session, Value) {
     let owner = app.sign_up("Acme", "ada@acme.example").await;
     let connected = app
         .graphql_as(&owner.token,
@@ -141,11 +146,9 @@ async fn cloud_workspace(app: &TestApp) -> Session {
             json!({"input": {"kind": "CLOUD_API", "phoneNumber": "+15550001", "phoneNumberId": "106540352242922",
                              "wabaId": "102290129340398", "accessToken": "EAAG-test-token", "name": "Sales"}}))
         .await;
-    assert!(
-        connected["data"]["connectSender"].is_object(),
-        "{connected}"
-    );
-    owner
+    let sender = &connected["data"]["connectSender"];
+    assert!(sender.is_object(), "{connected}");
+    (owner, sender["id"].clone())
 }
 
 async fn send(app: &TestApp, owner: &Session, input: Value) -> (String, String) {

@@ -239,14 +239,7 @@ async fn send_text(app: &TestApp, token: &str, i: u32) -> (u16, Value) {
 
 /// A workspace with a Cloud API sender that may send as fast and as much as the test wants.
 async fn cloud_workspace(app: &TestApp) -> Session {
-    let owner = app.sign_up("Acme", "ada@acme.example").await;
-    let connected = app
-        .graphql_as(&owner.token,
-            "mutation($input: ConnectSenderInput!) { connectSender(input: $input) { id } }",
-            json!({"input": {"kind": "CLOUD_API", "phoneNumber": "+15550001", "phoneNumberId": "106540352242922",
-                             "accessToken": "EAAG-test-token", "name": "Sales"}}))
-        .await;
-    let id = connected["data"]["connectSender"]["id"].clone();
+    let (owner, id) = crate::dispatch::cloud_sender(app).await;
     let updated = app
         .graphql_as(&owner.token,
             "mutation($id: ID!) { updateSender(id: $id, input: {dailyLimit: 100000, messagesPerSecond: 1000}) { id } }",

@@ -79,6 +79,11 @@ pub async fn a_contact(
     workspace_id: Uuid,
     phone: &str,
 ) -> Result<contact::Model, DbErr> {
+    new_contact(workspace_id, phone).insert(db).await
+}
+
+/// A contact not inserted yet.
+pub fn new_contact(workspace_id: Uuid, phone: &str) -> contact::ActiveModel {
     contact::ActiveModel {
         id: Set(new_id()),
         workspace_id: Set(workspace_id),
@@ -91,8 +96,6 @@ pub async fn a_contact(
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
     }
-    .insert(db)
-    .await
 }
 
 pub async fn a_conversation(

@@ -5,18 +5,16 @@
 //! (the migration is applied and adds nothing, `begin_tenant` opens a working transaction that sees
 //! every row) and the explicit workspace filters remain the only guard.
 
-use chrono::Utc;
 use entity::{contact, conversation::ConversationStatus, message, new_id, workspace};
 use migration::{Migrator, MigratorTrait};
 use parley::db::{self, begin_tenant};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, Statement, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement,
+    TransactionTrait,
 };
-use serde_json::json;
 
 use crate::{
-    fixtures::{a_contact, a_conversation, a_message, a_sender, a_workspace},
+    fixtures::{a_contact, a_conversation, a_message, a_sender, a_workspace, new_contact},
     helpers::TestApp,
 };
 
@@ -34,21 +32,6 @@ async fn two_workspaces(db: &DatabaseConnection) -> (workspace::Model, workspace
         a_message(db, &conversation, None).await.unwrap();
     }
     (a, b)
-}
-
-fn new_contact(workspace_id: uuid::Uuid) -> contact::ActiveModel {
-    contact::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace_id),
-        phone: Set("447700900999".into()),
-        wa_id: Set(None),
-        name: Set(None),
-        tags: Set(json!([])),
-        attributes: Set(json!({})),
-        last_message_at: Set(None),
-        created_at: Set(Utc::now()),
-        updated_at: Set(Utc::now()),
-    }
 }
 
 #[tokio::test]
@@ -82,7 +65,10 @@ async fn a_query_without_its_workspace_filter_sees_only_the_tenants_rows() {
 
     // Writing a row of B from A's transaction is refused…
     let txn = begin_tenant(db, a.id).await.unwrap();
-    let refused = new_contact(b.id).insert(&txn).await.unwrap_err();
+    let refused = new_contact(b.id, "447700900999")
+        .insert(&txn)
+        .await
+        .unwrap_err();
     assert!(
         refused.to_string().contains("row-level security"),
         "{refused}"
