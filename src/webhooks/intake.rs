@@ -17,10 +17,8 @@ use chrono::Utc;
 use entity::{new_id, webhook_event};
 use hmac::{Hmac, Mac};
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TryInsertResult,
-    sea_query::{Expr, OnConflict},
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult, sea_query::Expr,
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -181,28 +179,43 @@ impl Intake {
 }
 
 /// Stores and applies `batch` in one transaction, then answers its requests. If that fails, each
-/// delivery is written alone, so that one bad delivery (or a deadlock) costs only itself.
+/// delivery is written alone, so that one bad delivery (or a deadlock) costs only itself; one
+/// that still cannot be applied is stored alone, for the retry loop to apply.
 async fn write_batch(db: &DatabaseConnection, bus: &EventBus, config: &Config, batch: Vec<Job>) {
     let payloads: Vec<Result<Value, serde_json::Error>> = batch
         .iter()
         .map(|job| serde_json::from_slice(&job.body))
         .collect();
-    let written = match batch.len() {
-        1 => None,
-        _ => write_together(db, bus, &batch, &payloads)
-            .await
-            .inspect_err(|error| {
-                tracing::debug!(?error, "a batch of webhooks failed; writing each alone");
-            })
-            .ok(),
+    let error = match write_together(db, bus, &batch, &payloads).await {
+        Ok((after, later)) => return answer(db, bus, config, batch, &payloads, after, later).await,
+        Err(error) => error,
     };
-    let Some((after, later)) = written else {
+    if batch.len() > 1 {
+        tracing::debug!(?error, "a batch of webhooks failed; writing each alone");
         for job in batch {
-            let outcome = intake(db, bus, config, &job.body).await;
-            let _ = job.answer.send(outcome);
+            Box::pin(write_batch(db, bus, config, vec![job])).await;
         }
         return;
-    };
+    }
+    for (job, payload) in batch.into_iter().zip(&payloads) {
+        tracing::warn!(?error, "applying a webhook failed; storing it alone");
+        let _ = job.answer.send(store_alone(db, &job.body, payload).await);
+    }
+}
+
+/// Broadcasts a committed batch's events and queues its auto-replies, then answers its
+/// requests; the deliveries it left to apply (those of several changes) are applied before their
+/// requests are answered.
+async fn answer(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+    batch: Vec<Job>,
+    payloads: &[Result<Value, serde_json::Error>],
+    after: AfterCommit,
+    later: Vec<(usize, Uuid)>,
+) {
+    after.run(db, bus, config).await;
     let mut later_jobs = Vec::with_capacity(later.len());
     for (index, job) in batch.into_iter().enumerate() {
         match later.iter().find(|(at, _)| *at == index) {
@@ -212,10 +225,9 @@ async fn write_batch(db: &DatabaseConnection, bus: &EventBus, config: &Config, b
             }
         }
     }
-    after.run(db, bus, config).await;
     for (job, id, index) in later_jobs {
         if let Ok(payload) = &payloads[index] {
-            apply_stored_or_note(db, bus, config, id, payload).await;
+            apply_or_note(db, bus, config, id, payload).await;
         }
         let _ = job.answer.send(Ok(()));
     }
@@ -279,66 +291,21 @@ async fn write_together(
     Ok((after, later))
 }
 
-/// Stores a delivery once (Meta's retries are duplicates) and applies it, alone: a batch of one,
-/// or each delivery of a batch that failed. Stored before the 200 either way.
-///
-/// On SQLite a delivery of one status or message, the common case, is stored, applied and marked
-/// in one write transaction: there is one writer, and WAL commits do not wait for the disk.
-/// On Postgres the delivery is stored in a transaction of its own, whose commit shares its flush
-/// with concurrent deliveries, then applied in one that does not wait for the flush (see
-/// [`db::begin_redoable`]): applying takes the workspace's event number, locked until the commit,
-/// so a commit that waited for the disk would let one workspace apply one delivery per flush.
-/// Deliveries of several changes, and any whose applying fails, are stored first and applied
-/// after.
-async fn intake(
+/// Stores a delivery that could not be applied, unprocessed (once: Meta's retries are
+/// duplicates); the retry loop applies it later.
+async fn store_alone(
     db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
     body: &[u8],
+    payload: &Result<Value, serde_json::Error>,
 ) -> Result<(), AppError> {
-    let payload: Result<Value, _> = serde_json::from_slice(body);
-    let together = db.get_database_backend() == DatabaseBackend::Sqlite;
     let txn = db::begin_write(db).await?;
-    let delivery = match &payload {
+    let delivery = match payload {
         Ok(payload) => Some(Delivery::read(&txn, payload).await?),
         Err(_) => None,
     };
-    let mut stored = StoredDelivery::new(body, payload.as_ref().ok(), delivery.as_ref());
-    if let Err(error) = &payload {
-        stored.note = Some(not_json(error));
-    }
-    let single = delivery
-        .as_ref()
-        .filter(|delivery| together && delivery.is_single());
-    // Stored as processed when it is applied right here: if applying fails, the transaction
-    // rolls back and it is stored again, unprocessed. That keeps the update that marks it out of
-    // the end of the transaction, where the workspace's event number is locked.
-    let applies_here = single.is_some() || payload.is_err();
-    if !stored.insert(&txn, applies_here).await? {
-        // A duplicate of a delivery already stored.
-        return Ok(txn.rollback().await?);
-    }
-    if let Some(delivery) = single {
-        let mut applied = Applied::default();
-        match delivery.apply_in(&txn, &mut applied).await {
-            Ok(None) => {}
-            Ok(note) => mark(&txn, stored.id, 1, &Ok(note)).await?,
-            Err(error) => {
-                tracing::warn!(event_id = %stored.id, ?error, "applying a webhook failed; storing it alone");
-                txn.rollback().await?;
-                let txn = db::begin_write(db).await?;
-                stored.insert(&txn, false).await?;
-                txn.commit().await?;
-                return Ok(());
-            }
-        }
-        return applied.commit(txn, db, bus, config).await;
-    }
-    txn.commit().await?;
-    if let Some(delivery) = delivery.filter(|_| !applies_here) {
-        apply_or_note(db, bus, config, stored.id, &delivery).await;
-    }
-    Ok(())
+    let stored = StoredDelivery::new(body, payload.as_ref().ok(), delivery.as_ref());
+    insert_new(&txn, [stored.row()]).await?;
+    Ok(txn.commit().await?)
 }
 
 /// Applies a delivery stored a moment ago; if that fails, notes why, and the retry loop applies
@@ -348,30 +315,16 @@ async fn apply_or_note(
     bus: &EventBus,
     config: &Config,
     id: Uuid,
-    delivery: &Delivery<'_>,
+    payload: &Value,
 ) {
-    if let Err(error) = apply_stored(db, bus, config, id, 1, delivery).await {
+    let applied = match Delivery::read(db, payload).await {
+        Ok(delivery) => apply_stored(db, bus, config, id, 1, &delivery).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = applied {
         tracing::warn!(event_id = %id, ?error, "webhook stored but not applied yet");
         if let Err(error) = mark(db, id, 1, &Err(error)).await {
             tracing::warn!(event_id = %id, ?error, "recording why a webhook was not applied failed");
-        }
-    }
-}
-
-/// [`apply_or_note`] for a delivery whose reading (routing) is still to do.
-async fn apply_stored_or_note(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
-    id: Uuid,
-    payload: &Value,
-) {
-    match Delivery::read(db, payload).await {
-        Ok(delivery) => apply_or_note(db, bus, config, id, &delivery).await,
-        Err(error) => {
-            if let Err(error) = mark(db, id, 1, &Err(error)).await {
-                tracing::warn!(event_id = %id, ?error, "recording why a webhook was not applied failed");
-            }
         }
     }
 }
@@ -418,24 +371,6 @@ impl<'a> StoredDelivery<'a> {
             process_attempts: Set(i32::from(self.processed)),
             process_error: Set(self.note.clone().filter(|_| self.processed)),
         }
-    }
-
-    /// Inserts it, as processed or not; false when the same body was stored before.
-    async fn insert(
-        &mut self,
-        db: &impl ConnectionTrait,
-        processed: bool,
-    ) -> Result<bool, AppError> {
-        self.processed = processed;
-        let inserted = webhook_event::Entity::insert(self.row())
-            .on_conflict(
-                OnConflict::column(webhook_event::Column::PayloadHash)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-        Ok(inserted == 1)
     }
 }
 
