@@ -16,27 +16,15 @@ use uuid::Uuid;
 use crate::{
     auth::{self, Scope},
     db::ServerSecrets,
-    domain::Phone,
+    domain::{Name, Phone},
     error::{AppError, ErrorCode},
     senders::{self, NewSender},
 };
 
-const MAX_NAME_LEN: usize = 200;
 const MAX_EMAIL_LEN: usize = 254;
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::client(ErrorCode::InvalidRequest, message)
-}
-
-/// A display name: trimmed, not empty, not huge.
-pub fn parse_name(field: &str, value: &str) -> Result<String, AppError> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > MAX_NAME_LEN {
-        return Err(invalid(format!(
-            "{field} must be 1 to {MAX_NAME_LEN} characters"
-        )));
-    }
-    Ok(value.to_owned())
 }
 
 /// An email address, lower-cased. Only its shape is checked: delivery is not Parley's business.
@@ -87,8 +75,11 @@ pub async fn create_workspace(
     workspace_name: &str,
     owner: NewMember,
 ) -> Result<(workspace::Model, member::Model), AppError> {
-    let workspace_name = parse_name("workspaceName", workspace_name)?;
-    let (name, email) = (parse_name("name", &owner.name)?, parse_email(&owner.email)?);
+    let workspace_name = String::from(Name::parse("workspaceName", workspace_name)?);
+    let (name, email) = (
+        String::from(Name::parse("name", &owner.name)?),
+        parse_email(&owner.email)?,
+    );
     check_password(&owner.password)?;
     let password_hash = auth::password::hash(owner.password).await?;
     let now = Utc::now();
@@ -127,7 +118,10 @@ pub async fn add_member(
             "only owners can add owners",
         ));
     }
-    let (name, email) = (parse_name("name", &new.name)?, parse_email(&new.email)?);
+    let (name, email) = (
+        String::from(Name::parse("name", &new.name)?),
+        parse_email(&new.email)?,
+    );
     check_password(&new.password)?;
     let row = MemberRow {
         name,
@@ -275,7 +269,7 @@ pub async fn create_api_key(
     rate_limit_per_minute: Option<i32>,
 ) -> Result<(api_key::Model, String), AppError> {
     actor.require_session()?;
-    let name = parse_name("name", name)?;
+    let name = String::from(Name::parse("name", name)?);
     if scopes.is_empty() {
         return Err(invalid("an API key needs at least one scope"));
     }
@@ -415,7 +409,7 @@ pub async fn bootstrap(
     let key = NewKey {
         workspace_id,
         member_id: member.id,
-        name: parse_name("name", request.api_key_name)?,
+        name: String::from(Name::parse("name", request.api_key_name)?),
         scopes: &Scope::ALL,
         rate_limit_per_minute: None,
     };

@@ -15,9 +15,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::{
-    accounts::parse_name,
     db,
-    domain::Phone,
+    domain::{Name, Phone},
     error::{AppError, ErrorCode},
     sending::{find_or_create_contact, phone_error},
 };
@@ -208,7 +207,10 @@ pub async fn upsert(
     let phone = Phone::parse(phone).map_err(phone_error)?;
     let name = changes
         .name
-        .map(|name| name.map(|name| parse_name("name", &name)).transpose())
+        .map(|name| {
+            name.map(|name| Name::parse("name", &name).map(String::from))
+                .transpose()
+        })
         .transpose()?;
     let tags = changes.tags.as_deref().map(parse_tags).transpose()?;
     if let Some(tags) = &tags

@@ -17,6 +17,8 @@ use axum::{
 use sea_orm::{DbErr, RuntimeErr};
 use serde_json::json;
 
+use crate::domain::{NameError, phone::PhoneError};
+
 /// The contract's error codes, spelled as clients see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -135,6 +137,11 @@ impl AppError {
         }
     }
 
+    /// `invalid_request`: the most common client mistake, a field that breaks a rule.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::client(ErrorCode::InvalidRequest, message)
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::client(ErrorCode::NotFound, format!("{what} not found"))
     }
@@ -184,6 +191,18 @@ impl AppError {
 impl From<anyhow::Error> for AppError {
     fn from(error: anyhow::Error) -> Self {
         Self::Internal(error)
+    }
+}
+
+impl From<NameError> for AppError {
+    fn from(error: NameError) -> Self {
+        Self::invalid(error.to_string())
+    }
+}
+
+impl From<PhoneError> for AppError {
+    fn from(error: PhoneError) -> Self {
+        Self::client(ErrorCode::InvalidPhoneNumber, error.to_string())
     }
 }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod outbound;
+pub mod pagination;
 pub mod ratelimit;
 pub mod rest;
 pub mod seed;

@@ -11,9 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::{
-    accounts::parse_name,
     db::ServerSecrets,
-    domain::Phone,
+    domain::{Name, Phone},
     error::{AppError, ErrorCode},
 };
 
@@ -53,7 +52,7 @@ pub async fn connect(
     owner_member_id: Uuid,
     new: NewSender,
 ) -> Result<sender::Model, AppError> {
-    let name = parse_name("name", &new.name)?;
+    let name = String::from(Name::parse("name", &new.name)?);
     let phone = Phone::parse(&new.phone_number)
         .map_err(|error| AppError::client(ErrorCode::InvalidPhoneNumber, error.to_string()))?;
     let waba_id = new
@@ -169,7 +168,7 @@ pub async fn update(
     }
     let mut active: sender::ActiveModel = current.into();
     if let Some(name) = settings.name {
-        active.name = Set(parse_name("name", &name)?);
+        active.name = Set(String::from(Name::parse("name", &name)?));
     }
     if let Some(limit) = settings.daily_limit {
         active.daily_limit = Set(limit);

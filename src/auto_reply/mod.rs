@@ -42,9 +42,8 @@ use uuid::Uuid;
 pub use rules::{ConversationState, ReplyMode, Rules, should_reply};
 
 use crate::{
-    accounts::parse_name,
     config::Config,
-    domain::ContentInput,
+    domain::{ContentInput, Name},
     error::{AppError, ErrorCode},
     events::EventBus,
     sending::{self, SendRequest, SenderChoice},
@@ -231,7 +230,7 @@ pub async fn update(
     if let Some(name) = change.bot_name {
         next.bot_name = name
             .filter(|name| !name.trim().is_empty())
-            .map(|name| parse_name("botName", &name))
+            .map(|name| Name::parse("botName", &name).map(String::from))
             .transpose()?;
     }
     if let Some(timezone) = change.timezone {

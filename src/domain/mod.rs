@@ -3,8 +3,10 @@
 
 pub mod content;
 pub mod media_url;
+pub mod name;
 pub mod phone;
 
 pub use content::{ContentError, ContentErrorKind, ContentInput, MessageContent};
 pub use media_url::MediaUrl;
+pub use name::{Name, NameError};
 pub use phone::Phone;

@@ -1,12 +1,11 @@
 //! The GraphQL API: schema, resolvers by area, and the HTTP/websocket endpoints on `/graphql`.
 
+pub(crate) mod connection;
 mod guard;
 pub(crate) mod limits;
-pub(crate) mod lists;
 mod loader;
 mod mutation;
 pub mod object;
-pub(crate) mod pagination;
 mod query;
 pub mod routes;
 mod schema;

@@ -23,10 +23,7 @@ use crate::{
     db,
     domain::Phone,
     error::{AppError, ErrorCode},
-    graphql::{
-        lists,
-        pagination::{self, Cursors, ListId, Order, PageArgs},
-    },
+    pagination::{self, Cursors, ListId, Order, PageArgs, lists},
     sending::phone_error,
 };
 

@@ -25,12 +25,12 @@ use uuid::Uuid;
 pub use idempotency::{IdempotencyKey, request_hash};
 
 use crate::{
-    accounts::parse_name,
     auth::{Principal, Scope},
     config::Config,
     db,
     domain::{
-        ContentError, ContentErrorKind, ContentInput, MessageContent, Phone, phone::PhoneError,
+        ContentError, ContentErrorKind, ContentInput, MessageContent, Name, Phone,
+        phone::PhoneError,
     },
     error::{AppError, ErrorCode},
     events::{Event, EventBus},
@@ -156,7 +156,7 @@ where
     let contact_name = request
         .contact_name
         .as_deref()
-        .map(|name| parse_name("contactName", name))
+        .map(|name| Name::parse("contactName", name).map(String::from))
         .transpose()?;
     let reply_to = request
         .reply_to

@@ -6,11 +6,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, PaginatorTrait, QueryFilter, Sele
 use crate::{
     auth::Scope,
     error::AppError,
-    graphql::{
-        guard::RequireScope,
+    graphql::{connection, guard::RequireScope, loader},
+    pagination::{
+        PageArgs,
         lists::{message_order, message_position},
-        loader,
-        pagination::{self, PageArgs},
     },
 };
 
@@ -116,7 +115,7 @@ impl Conversation {
         let count = MessageCount(select.clone());
         let list = format!("conversation/{}/messages", self.0.id);
         let order = message_order();
-        let page = pagination::connection(
+        let page = connection::connection(
             ctx,
             &list,
             select,

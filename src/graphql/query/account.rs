@@ -4,9 +4,9 @@ use entity::{WorkspaceScoped, api_key, member, sender};
 use crate::{
     accounts,
     graphql::{
+        connection,
         guard::{SignedIn, principal},
         object::{ApiKey, Member, Sender},
-        pagination,
     },
 };
 
@@ -24,7 +24,7 @@ impl AccountQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Member>> {
         let select = member::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = pagination::by_id(ctx, select, member::Column::Id, first, after, Member, |m| {
+        let page = connection::by_id(ctx, select, member::Column::Id, first, after, Member, |m| {
             m.id
         });
         Ok(page.await?)
@@ -39,7 +39,7 @@ impl AccountQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Sender>> {
         let select = sender::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = pagination::by_id(ctx, select, sender::Column::Id, first, after, Sender, |s| {
+        let page = connection::by_id(ctx, select, sender::Column::Id, first, after, Sender, |s| {
             s.id
         });
         Ok(page.await?)
@@ -54,7 +54,7 @@ impl AccountQuery {
         after: Option<String>,
     ) -> Result<Connection<String, ApiKey>> {
         let select = accounts::visible_api_keys(principal(ctx)?);
-        let page = pagination::by_id(
+        let page = connection::by_id(
             ctx,
             select,
             api_key::Column::Id,

@@ -8,11 +8,14 @@ use crate::{
     domain::Phone,
     error::{AppError, ErrorCode},
     graphql::{
+        connection,
         guard::{RequireScope, principal},
-        lists::{contact_order, contact_position},
         object::Contact,
-        pagination::{self, PageArgs},
         parse_id,
+    },
+    pagination::{
+        PageArgs,
+        lists::{contact_order, contact_position},
     },
     sending::phone_error,
 };
@@ -44,7 +47,7 @@ impl ContactQuery {
             db.get_database_backend(),
         );
         let (list, order) = (filter.list_name(), contact_order());
-        let page = pagination::connection(
+        let page = connection::connection(
             ctx,
             &list,
             select,

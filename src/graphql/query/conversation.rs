@@ -7,11 +7,14 @@ use crate::{
     auth::Scope,
     error::AppError,
     graphql::{
+        connection,
         guard::{RequireScope, principal},
-        lists::{conversation_order, conversation_position},
         object::{Conversation, ConversationStatus},
-        pagination::{self, PageArgs},
         parse_id,
+    },
+    pagination::{
+        PageArgs,
+        lists::{conversation_order, conversation_position},
     },
 };
 
@@ -55,7 +58,7 @@ impl ConversationQuery {
             json!([status.map(|status| format!("{status:?}")), sender_id])
         );
         let order = conversation_order();
-        let page = pagination::connection(
+        let page = connection::connection(
             ctx,
             &list,
             select,

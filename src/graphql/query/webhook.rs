@@ -6,11 +6,12 @@ use crate::{
     auth::Scope,
     error::AppError,
     graphql::{
+        connection,
         guard::{RequireScope, principal},
         object::{WebhookDelivery, WebhookEndpoint},
-        pagination::{self, Order, PageArgs, Position},
         parse_id,
     },
+    pagination::{Order, PageArgs, Position},
 };
 
 #[derive(Default)]
@@ -27,7 +28,7 @@ impl WebhookQuery {
         after: Option<String>,
     ) -> Result<Connection<String, WebhookEndpoint>> {
         let select = webhook_endpoint::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = pagination::by_id(
+        let page = connection::by_id(
             ctx,
             select,
             webhook_endpoint::Column::Id,
@@ -62,7 +63,7 @@ impl WebhookQuery {
             ..Order::by_id(webhook_delivery::Column::Id)
         };
         let list = format!("webhook_deliveries?endpoint={endpoint_id}");
-        let page = pagination::connection(
+        let page = connection::connection(
             ctx,
             &list,
             select,

@@ -3,7 +3,7 @@
 
 use entity::{contact, conversation, message};
 
-use super::pagination::{Order, Position};
+use super::{Order, Position};
 
 /// Contacts oldest first, as the `(workspace, created_at, id)` index has them: a sync that walks
 /// the list finds contacts created meanwhile at its end.

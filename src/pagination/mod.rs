@@ -9,16 +9,12 @@
 //! the same list with other filters, fails the signature and is refused with `invalid_request` —
 //! it can never point a query at rows the caller could not already see, nor be a 500.
 
-use async_graphql::{
-    Context, OutputType,
-    connection::{Connection, Edge},
-};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order as SortOrder, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, Order as SortOrder, QueryFilter, QueryOrder,
+    QuerySelect, Select,
     sea_query::{Expr, ExprTrait},
 };
 use secrecy::ExposeSecret;
@@ -26,10 +22,11 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::{
-    db::{self, ServerSecrets},
+    db::ServerSecrets,
     error::{AppError, ErrorCode},
-    graphql::guard::principal,
 };
+
+pub mod lists;
 
 pub const DEFAULT_PAGE: u64 = 50;
 pub const MAX_PAGE: u64 = 100;
@@ -311,64 +308,6 @@ where
             has_next: came_from_cursor,
         },
     })
-}
-
-/// A page as a Relay connection for the caller's workspace. `list` names the list and its
-/// filters; cursors of any other list are refused. The page is read in a transaction confined to
-/// the workspace, so on Postgres row security holds it there even if `select` forgot to.
-pub async fn connection<E, T>(
-    ctx: &Context<'_>,
-    list: &str,
-    select: Select<E>,
-    order: &Order<E>,
-    args: PageArgs,
-    position_of: impl Fn(&E::Model) -> Position,
-    node: impl Fn(E::Model) -> T,
-) -> Result<Connection<String, T>, AppError>
-where
-    E: EntityTrait,
-    T: OutputType,
-{
-    let db = ctx
-        .data::<DatabaseConnection>()
-        .map_err(|_| anyhow::anyhow!("the schema has no database"))?;
-    let secrets = ctx
-        .data::<std::sync::Arc<ServerSecrets>>()
-        .map_err(|_| anyhow::anyhow!("the schema has no secrets"))?;
-    let workspace_id = principal(ctx)?.workspace_id;
-    let cursors = Cursors::new(secrets, ListId::new(workspace_id, list));
-    let txn = db::begin_tenant(db, workspace_id).await?;
-    let page = page(&txn, &cursors, select, order, args, position_of).await?;
-    txn.commit().await?;
-    let mut connection = Connection::new(page.has_previous, page.has_next);
-    connection.edges.extend(
-        page.rows
-            .into_iter()
-            .map(|(cursor, row)| Edge::new(cursor, node(row))),
-    );
-    Ok(connection)
-}
-
-/// One page of `select` in id order (oldest first), after the cursor `after`; the list is named
-/// by its table.
-pub async fn by_id<E, T>(
-    ctx: &Context<'_>,
-    select: Select<E>,
-    id_column: E::Column,
-    first: Option<i32>,
-    after: Option<String>,
-    node: impl Fn(E::Model) -> T,
-    id_of: impl Fn(&E::Model) -> Uuid,
-) -> Result<Connection<String, T>, AppError>
-where
-    E: EntityTrait,
-    T: OutputType,
-{
-    let order = Order::by_id(id_column);
-    let args = PageArgs::forward(first, after);
-    let list = E::default().table_name().to_owned();
-    let position_of = |row: &E::Model| Position::Id(id_of(row));
-    connection(ctx, &list, select, &order, args, position_of, node).await
 }
 
 #[cfg(test)]
