@@ -7,7 +7,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, State},
+    extract::{DefaultBodyLimit, FromRef, State},
     handler::Handler,
     http::{StatusCode, header},
     middleware,
@@ -15,7 +15,6 @@ use axum::{
     routing::get,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
-use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, sync::Notify};
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -27,23 +26,21 @@ use crate::{
     dispatch::Dispatcher,
     error::AppError,
     events::EventBus,
-    graphql::{self, ParleySchema},
+    graphql::{self, GraphqlState},
     outbound::worker::DeliveryWorker,
-    rest, telemetry, webhooks,
+    rest,
+    services::Services,
+    telemetry, webhooks,
 };
 
-/// What every handler can reach.
-#[derive(Clone)]
+/// The router's state: each handler takes the part it needs (`State<Services>`,
+/// `State<GraphqlState>`, …).
+#[derive(Clone, FromRef)]
 pub struct AppState {
-    pub db: DatabaseConnection,
-    pub config: Arc<Config>,
-    pub secrets: Arc<ServerSecrets>,
-    pub schema: ParleySchema,
+    pub services: Services,
+    pub graphql: GraphqlState,
     pub metrics: PrometheusHandle,
-    pub events: EventBus,
     pub statements: db::StatementCounter,
-    /// The running GraphQL subscription executions, shared by identical subscriptions.
-    pub subscriptions: graphql::SharedSubscriptions,
     /// The writer of Meta's deliveries.
     pub intake: webhooks::intake::Intake,
 }
@@ -74,36 +71,37 @@ impl Application {
         let (config, secrets) = (Arc::new(config), Arc::new(secrets));
         let events = EventBus::default();
         let intake = webhooks::intake::Intake::start(db.clone(), events.clone(), config.clone());
-        let state = AppState {
-            schema: graphql::build_schema(Some(graphql::SchemaDeps {
-                db: db.clone(),
-                config: config.clone(),
-                secrets: secrets.clone(),
-                events: events.clone(),
-            })),
+        let services = Services {
             db,
+            events,
             config,
             secrets,
+        };
+        let state = AppState {
+            graphql: GraphqlState {
+                schema: graphql::build_schema(Some(services.clone())),
+                subscriptions: graphql::SharedSubscriptions::default(),
+                services: services.clone(),
+            },
+            services: services.clone(),
             metrics: telemetry::metrics_handle(),
-            events,
             statements,
-            subscriptions: graphql::SharedSubscriptions::default(),
             intake,
         };
-        let dispatcher = match state.config.dispatch_enabled {
+        let dispatcher = match services.config.dispatch_enabled {
             true => Some(Dispatcher::new(
-                state.db.clone(),
-                state.events.clone(),
-                state.secrets.clone(),
-                state.config.clone(),
+                services.db.clone(),
+                services.events.clone(),
+                services.secrets.clone(),
+                services.config.clone(),
             )?),
             false => None,
         };
-        let webhook_worker = match state.config.outbound_webhooks.enabled {
+        let webhook_worker = match services.config.outbound_webhooks.enabled {
             true => Some(DeliveryWorker::new(
-                state.db.clone(),
-                state.secrets.clone(),
-                &state.config,
+                services.db.clone(),
+                services.secrets.clone(),
+                &services.config,
             )?),
             false => None,
         };
@@ -131,18 +129,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let maintenance = tokio::spawn(maintain(
-            self.state.db.clone(),
-            self.state.events.clone(),
-            self.state.config.clone(),
-        ));
+        let services = &self.state.services;
+        let maintenance = tokio::spawn(maintain(services.clone()));
         let listener = tokio::spawn(crate::events::listen(
-            self.state.db.clone(),
-            self.state.events.clone(),
+            services.db.clone(),
+            services.events.clone(),
         ));
         let dispatcher = self.dispatcher.map(Dispatcher::spawn);
         let webhook_worker = self.webhook_worker.map(DeliveryWorker::spawn);
-        let grace = self.state.config.shutdown_grace();
+        let grace = services.config.shutdown_grace();
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
@@ -175,7 +170,10 @@ const EVENT_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 
 /// Housekeeping while the server runs: stored webhook deliveries that were never applied are
 /// re-applied, and expired rate-limit windows and old event-log entries are deleted. Several
 /// processes doing it at once is harmless.
-async fn maintain(db: DatabaseConnection, events: EventBus, config: Arc<Config>) {
+async fn maintain(services: Services) {
+    let Services {
+        db, events, config, ..
+    } = services;
     let mut every_ten_seconds = tokio::time::interval(std::time::Duration::from_secs(10));
     every_ten_seconds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -193,9 +191,9 @@ async fn maintain(db: DatabaseConnection, events: EventBus, config: Arc<Config>)
 }
 
 fn router(state: AppState) -> Router {
-    let max_body = state.config.max_body_bytes;
+    let max_body = state.services.config.max_body_bytes;
     let graphql_auth = middleware::from_fn_with_state(
-        (state.clone(), Surface::GraphQl),
+        (state.services.clone(), Surface::GraphQl),
         auth::extract::authenticate_request,
     );
     Router::new()
@@ -203,7 +201,7 @@ fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::routes::get).post(graphql::routes::post.layer(graphql_auth)),
         )
-        .nest("/api/v1", rest::router(state.clone()))
+        .nest("/api/v1", rest::router(state.services.clone()))
         .route("/openapi.json", get(rest::openapi))
         .route(
             "/webhooks/whatsapp",
@@ -233,18 +231,18 @@ async fn healthz() -> &'static str {
 }
 
 /// Readiness: the database answers.
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if db::is_reachable(&state.db).await {
+async fn readyz(State(services): State<Services>) -> impl IntoResponse {
+    if db::is_reachable(&services.db).await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(metrics): State<PrometheusHandle>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        metrics.render(),
     )
 }
 

@@ -20,6 +20,7 @@ pub mod rest;
 pub mod seed;
 pub mod senders;
 pub mod sending;
+pub mod services;
 pub mod telemetry;
 pub mod templates;
 pub mod webhooks;

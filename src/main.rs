@@ -109,11 +109,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!(
                 "Parley listening on http://{} (GraphiQL at /graphql, database: {})",
                 app.addr(),
-                db::backend_name(&app.state().db)
+                db::backend_name(&app.state().services.db)
             );
             if demo {
                 let state = app.state();
-                let demo = accounts::prepare_demo(&state.db, &state.secrets)
+                let demo = accounts::prepare_demo(&state.services.db, &state.services.secrets)
                     .await
                     .map_err(|error| anyhow::anyhow!("cannot prepare the demo: {error:?}"))?;
                 print_demo(app.addr(), &demo);

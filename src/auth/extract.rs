@@ -12,9 +12,9 @@ use chrono::Utc;
 
 use super::{Principal, authenticate, bearer_token};
 use crate::{
-    app::AppState,
     error::{AppError, ErrorCode},
     ratelimit::{self, RateLimitDecision},
+    services::Services,
 };
 
 /// The outcome of authentication for this request: `None` when it carried no token.
@@ -40,7 +40,7 @@ impl Surface {
 }
 
 pub async fn authenticate_request(
-    State((state, surface)): State<(AppState, Surface)>,
+    State((state, surface)): State<(Services, Surface)>,
     mut request: Request,
     next: Next,
 ) -> Response {

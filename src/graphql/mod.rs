@@ -16,7 +16,8 @@ mod ws;
 use async_graphql::ID;
 use uuid::Uuid;
 
-pub use schema::{ParleySchema, SchemaDeps, build_schema, sdl};
+pub use routes::GraphqlState;
+pub use schema::{ParleySchema, build_schema, sdl};
 pub use shared::SharedSubscriptions;
 
 use crate::error::AppError;

@@ -12,17 +12,26 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use super::{limits, ws};
+use super::{ParleySchema, SharedSubscriptions, limits, ws};
 use crate::{
-    app::AppState,
     auth::extract::Authenticated,
     error::{AppError, ErrorCode},
+    services::Services,
 };
+
+/// What `/graphql` serves from: the services, the schema, and the subscription executions that
+/// identical subscriptions share.
+#[derive(Clone)]
+pub struct GraphqlState {
+    pub services: Services,
+    pub schema: ParleySchema,
+    pub subscriptions: SharedSubscriptions,
+}
 
 /// Runs a GraphQL request or batch as the request's principal. The body is read through the
 /// server's body-size limit (async-graphql's own extractor would read the stream unbounded).
 pub async fn post(
-    State(state): State<AppState>,
+    State(state): State<GraphqlState>,
     Extension(Authenticated(principal)): Extension<Authenticated>,
     body: Bytes,
 ) -> Response {
@@ -37,7 +46,7 @@ pub async fn post(
         }
     };
     if let BatchRequest::Batch(requests) = &request {
-        let max = state.config.graphql_max_batch;
+        let max = state.services.config.graphql_max_batch;
         if requests.len() > max {
             let error = limits::error(
                 "batch_too_large",
@@ -62,7 +71,7 @@ pub async fn post(
 }
 
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<GraphqlState>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     protocol: Result<GraphQLProtocol, StatusCode>,
@@ -120,7 +129,7 @@ fn offers_transport_ws(headers: &HeaderMap) -> bool {
 /// connection stays anonymous, and fields that need a principal refuse with
 /// `missing_bearer_token`.
 async fn connection_init(
-    state: AppState,
+    state: GraphqlState,
     payload: serde_json::Value,
 ) -> async_graphql::Result<Data> {
     let mut data = Data::default();

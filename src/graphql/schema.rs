@@ -1,25 +1,15 @@
 //! Builds the schema and exports its SDL (`parley schema`, kept in `schema.graphql`).
 
-use std::sync::Arc;
-
 use async_graphql::{SDLExportOptions, Schema};
-use sea_orm::DatabaseConnection;
 
 use super::{limits::Limits, loader, mutation::Mutation, query::Query, subscription::Subscription};
-use crate::{config::Config, db::ServerSecrets, events::EventBus};
+use crate::{config::Config, services::Services};
 
 pub type ParleySchema = Schema<Query, Mutation, Subscription>;
 
-/// What resolvers reach through the context.
-pub struct SchemaDeps {
-    pub db: DatabaseConnection,
-    pub config: Arc<Config>,
-    pub secrets: Arc<ServerSecrets>,
-    pub events: EventBus,
-}
-
 /// The schema, held to the configured [`Limits`] (the defaults' without `deps`, as for the SDL).
-pub fn build_schema(deps: Option<SchemaDeps>) -> ParleySchema {
+/// Resolvers reach the parts of `deps` through the context.
+pub fn build_schema(deps: Option<Services>) -> ParleySchema {
     let limits = match &deps {
         Some(deps) => Limits::from_config(&deps.config),
         None => Limits::from_config(&Config::default()),

@@ -23,8 +23,9 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamMap;
 
+use super::GraphqlState;
 use super::shared::{Step, Steps};
-use crate::{app::AppState, auth, auth::Principal, error::AppError};
+use crate::{auth, auth::Principal, error::AppError};
 
 /// Subscriptions one connection may run at once.
 const MAX_SUBSCRIPTIONS: usize = 100;
@@ -92,15 +93,15 @@ impl Close {
 
 struct Connection {
     socket: WebSocket,
-    state: AppState,
+    state: GraphqlState,
     /// `None` until `connection_init`; then the principal, if the payload carried a credential.
     acknowledged: Option<Option<Principal>>,
     subscriptions: StreamMap<String, Steps>,
 }
 
 /// Serves one `graphql-transport-ws` connection until either side closes it.
-pub async fn serve(socket: WebSocket, state: AppState) {
-    let wait = state.config.websocket_init_timeout();
+pub async fn serve(socket: WebSocket, state: GraphqlState) {
+    let wait = state.services.config.websocket_init_timeout();
     let mut connection = Connection {
         socket,
         state,
@@ -260,7 +261,7 @@ impl Connection {
 /// The principal named by the `connection_init` payload `{"authorization": "Bearer …"}`;
 /// none without one (fields that need one then refuse). Both websocket protocols use it.
 pub(super) async fn authenticate(
-    state: &AppState,
+    state: &GraphqlState,
     payload: Option<serde_json::Value>,
 ) -> Result<Option<Principal>, AppError> {
     let payload = payload.unwrap_or_default();
@@ -270,7 +271,12 @@ pub(super) async fn authenticate(
         .and_then(|value| value.as_str());
     match auth::bearer_token(header)? {
         Some(token) => Ok(Some(
-            auth::authenticate(&state.db, &state.secrets.jwt_secret, token).await?,
+            auth::authenticate(
+                &state.services.db,
+                &state.services.secrets.jwt_secret,
+                token,
+            )
+            .await?,
         )),
         None => Ok(None),
     }

@@ -17,7 +17,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     auth::{Principal, Scope},
     contacts::{self, ContactFilter},
     db,
@@ -25,6 +24,7 @@ use crate::{
     error::{AppError, ErrorCode},
     pagination::{self, Cursors, ListId, Order, PageArgs, lists},
     sending::phone_error,
+    services::Services,
 };
 
 /// A page's continuation.
@@ -210,7 +210,7 @@ fn params<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
     tag = "contacts"
 )]
 pub async fn list_contacts(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     query: Result<Query<ContactListParams>, QueryRejection>,
 ) -> Result<Json<ContactPage>, AppError> {
@@ -271,7 +271,7 @@ async fn contact_by_phone(
     tag = "contacts"
 )]
 pub async fn get_contact(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(phone): Path<String>,
 ) -> Result<Json<ContactResponse>, AppError> {
@@ -301,7 +301,7 @@ pub async fn get_contact(
     tag = "contacts"
 )]
 pub async fn list_contact_messages(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(phone): Path<String>,
     query: Result<Query<MessageListParams>, QueryRejection>,

@@ -20,12 +20,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     auth::{Principal, Scope},
     domain::content::{ContentInput, LocationInput, MediaInput, ReactionInput, TemplateInput},
     error::{AppError, ErrorCode},
     events,
     sending::{self, SendRequest, SenderChoice, Sent},
+    services::Services,
 };
 
 /// `"text": "…"` or `"text": {"body": "…"}`.
@@ -313,7 +313,7 @@ impl SendResponseA {
     tag = "messages"
 )]
 pub async fn send_a(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Query(wait): Query<WaitParam>,
     headers: HeaderMap,
@@ -376,7 +376,7 @@ pub struct SendResponseB {
     tag = "messages"
 )]
 pub async fn send_b(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     headers: HeaderMap,
     body: Bytes,
@@ -406,7 +406,7 @@ pub async fn send_b(
 }
 
 async fn send(
-    state: &AppState,
+    state: &Services,
     principal: &Principal,
     shape: &str,
     raw: Value,
@@ -428,7 +428,7 @@ async fn send(
     sending::send(&state.db, &state.events, &state.config, principal, request).await
 }
 
-async fn settled(state: &AppState, sent: &Sent) -> Result<send_attempt::Model, AppError> {
+async fn settled(state: &Services, sent: &Sent) -> Result<send_attempt::Model, AppError> {
     let timeout = std::time::Duration::from_secs(state.config.send_wait_secs);
     events::wait_until_settled(&state.db, &state.events, sent.attempt.id, timeout).await
 }
@@ -467,7 +467,7 @@ pub struct SendAttemptStatusResponse {
     tag = "messages"
 )]
 pub async fn get_send_attempt(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(send_attempt_id): Path<String>,
 ) -> Result<Json<SendAttemptStatusResponse>, AppError> {

@@ -6,9 +6,7 @@ mod contacts;
 pub mod messages;
 
 use axum::{
-    Json, Router,
-    extract::State,
-    middleware,
+    Json, Router, middleware,
     routing::{get, post},
 };
 use utoipa::{
@@ -17,8 +15,8 @@ use utoipa::{
 };
 
 use crate::{
-    app::AppState,
     auth::extract::{Surface, authenticate_request},
+    services::Services,
 };
 
 #[derive(OpenApi)]
@@ -82,7 +80,8 @@ pub struct ErrorDetail {
     status: u16,
 }
 
-pub fn router(state: AppState) -> Router<AppState> {
+/// The `/api/v1` routes, serving from `services` whatever the state of the router they join.
+pub fn router<S>(services: Services) -> Router<S> {
     Router::new()
         .route("/messages/send", post(messages::send_a))
         .route("/messages", post(messages::send_b))
@@ -97,13 +96,14 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(contacts::list_contact_messages),
         )
         .layer(middleware::from_fn_with_state(
-            (state, Surface::Rest),
+            (services.clone(), Surface::Rest),
             authenticate_request,
         ))
+        .with_state(services)
 }
 
 /// `GET /openapi.json`
-pub async fn openapi(State(_): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi_document())
 }
 

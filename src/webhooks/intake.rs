@@ -46,7 +46,7 @@ pub struct Handshake {
 
 /// `GET /webhooks/whatsapp`: echoes `hub.challenge` when `hub.verify_token` is ours.
 pub async fn verify(State(state): State<AppState>, Query(handshake): Query<Handshake>) -> Response {
-    let expected = state.config.webhook_verify_token.as_ref();
+    let expected = state.services.config.webhook_verify_token.as_ref();
     let matches = match (expected, handshake.verify_token.as_deref()) {
         (Some(expected), Some(given)) => {
             bool::from(expected.expose_secret().as_bytes().ct_eq(given.as_bytes()))
@@ -93,7 +93,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|value| value.to_str().ok());
-    let valid = match &state.config.app_secret {
+    let valid = match &state.services.config.app_secret {
         Some(secret) => signature_is_valid(secret.expose_secret().as_bytes(), &body, signature),
         None => {
             tracing::warn!(

@@ -127,10 +127,10 @@ impl TestApp {
             .await
             .expect("application builds");
         let addr = app.addr();
-        let db = app.state().db.clone();
-        let events = app.state().events.clone();
+        let db = app.state().services.db.clone();
+        let events = app.state().services.events.clone();
         let statements = app.state().statements.clone();
-        let subscriptions = app.state().subscriptions.clone();
+        let subscriptions = app.state().graphql.subscriptions.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
             stopped.await.ok();
