@@ -5,6 +5,7 @@ mod fake_graph;
 mod fixtures;
 mod helpers;
 
+mod architecture;
 mod auth;
 mod auto_reply;
 mod cli;
