@@ -92,15 +92,6 @@ async fn main() -> ExitCode {
 
 /// The configuration, a migrated database and the server's secrets: what the commands that write
 /// accounts need.
-async fn open_database(
-    file: &std::path::Path,
-) -> anyhow::Result<(Config, sea_orm::DatabaseConnection, db::ServerSecrets)> {
-    let config = Config::load(file)?;
-    let db = db::connect_migrated(&config).await?;
-    let secrets = db::ServerSecrets::load(&db, &config).await?;
-    Ok((config, db, secrets))
-}
-
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => {
@@ -133,7 +124,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             password,
             sandbox_sender,
         } => {
-            let (config, db, secrets) = open_database(&cli.config).await?;
             let request = accounts::BootstrapRequest {
                 workspace: &workspace,
                 email: &email,
@@ -141,10 +131,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 sandbox_sender: sandbox_sender.as_deref(),
                 api_key_name: "bootstrap",
             };
-            match accounts::bootstrap(&db, &secrets, config.jwt_ttl_secs, request).await {
-                Ok(created) => println!("{}", serde_json::to_string(&created)?),
-                Err(error) => {
-                    eprintln!("error: {} ({})", error.public_message(), error.code());
+            match bootstrap(&cli.config, request).await? {
+                (Ok(created), _) => println!("{}", serde_json::to_string(&created)?),
+                (Err(error), _) => {
+                    eprintln!("error: {error}");
                     return Ok(ExitCode::FAILURE);
                 }
             }
@@ -156,7 +146,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             contacts,
             messages,
         } => {
-            let (config, db, secrets) = open_database(&cli.config).await?;
             let request = accounts::BootstrapRequest {
                 workspace: &workspace,
                 email: &email,
@@ -164,11 +153,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 sandbox_sender: Some("+15550100000"),
                 api_key_name: "seed",
             };
-            let created = accounts::bootstrap(&db, &secrets, config.jwt_ttl_secs, request)
-                .await
-                .map_err(|error| {
-                    anyhow::anyhow!("{} ({})", error.public_message(), error.code())
-                })?;
+            let (created, db) = bootstrap(&cli.config, request).await?;
+            let created = created.map_err(|error| anyhow::anyhow!(error))?;
             let sender_id = created.sender_id.context("bootstrap made no sender")?;
             let started = std::time::Instant::now();
             let seeded =
@@ -186,6 +172,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the configured database and bootstraps a workspace in it: the outcome (a refusal as
+/// "message (code)") and the database, for more work.
+async fn bootstrap(
+    config: &std::path::Path,
+    request: accounts::BootstrapRequest<'_>,
+) -> anyhow::Result<(
+    Result<accounts::Bootstrapped, String>,
+    sea_orm::DatabaseConnection,
+)> {
+    let config = Config::load(config)?;
+    let db = db::connect_migrated(&config).await?;
+    let secrets = db::ServerSecrets::load(&db, &config).await?;
+    let created = accounts::bootstrap(&db, &secrets, config.jwt_ttl_secs, request)
+        .await
+        .map_err(|error| format!("{} ({})", error.public_message(), error.code()));
+    Ok((created, db))
 }
 
 /// Prints a generated artefact, or with `check` fails when the checked-in `file` differs.

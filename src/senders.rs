@@ -117,16 +117,19 @@ pub async fn connect(
     })
 }
 
-/// Changes to a sender's settings; `None` leaves a setting as it is.
-#[derive(Default)]
+// Changes to a sender's settings; `None` leaves a setting as it is. GraphQL's `updateSender`
+// takes it as it is (the `///` docs are the schema's).
+#[derive(Default, async_graphql::InputObject)]
+#[graphql(name = "UpdateSenderInput")]
 pub struct SenderSettings {
     pub name: Option<String>,
-    /// `Some(None)` returns to the server default.
+    /// Messages this sender may queue per UTC day; null returns to the server default (1000).
     pub daily_limit: Option<Option<i32>>,
+    /// Space sends by a random gap between the two bounds (seconds; default 120 to 300).
     pub pacing_enabled: Option<bool>,
     pub pacing_min_secs: Option<i32>,
     pub pacing_max_secs: Option<i32>,
-    /// The dispatcher's throughput limit for this sender.
+    /// Throughput toward WhatsApp, messages per second (default 80).
     pub messages_per_second: Option<i32>,
 }
 

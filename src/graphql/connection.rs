@@ -7,25 +7,22 @@ use async_graphql::{
     connection::{Connection, Edge},
 };
 use sea_orm::{DatabaseConnection, EntityTrait, Select};
-use uuid::Uuid;
 
 use crate::{
     db::{self, ServerSecrets},
     error::AppError,
     graphql::guard::principal,
-    pagination::{Cursors, ListId, Order, PageArgs, Position, page},
+    pagination::{Cursors, DEFAULT_PAGE, List, ListId, MAX_PAGE, PageArgs, page},
 };
 
-/// A page as a Relay connection for the caller's workspace. `list` names the list and its
-/// filters; cursors of any other list are refused. The page is read in a transaction confined to
-/// the workspace, so on Postgres row security holds it there even if `select` forgot to.
+/// A page as a Relay connection for the caller's workspace; cursors of any other list (or the
+/// same list with other filters) are refused. The page is read in a transaction confined to the
+/// workspace, so on Postgres row security holds it there even if `select` forgot to.
 pub async fn connection<E, T>(
     ctx: &Context<'_>,
-    list: &str,
+    list: List<E>,
     select: Select<E>,
-    order: &Order<E>,
     args: PageArgs,
-    position_of: impl Fn(&E::Model) -> Position,
     node: impl Fn(E::Model) -> T,
 ) -> Result<Connection<String, T>, AppError>
 where
@@ -39,9 +36,9 @@ where
         .data::<std::sync::Arc<ServerSecrets>>()
         .map_err(|_| anyhow::anyhow!("the schema has no secrets"))?;
     let workspace_id = principal(ctx)?.workspace_id;
-    let cursors = Cursors::new(secrets, ListId::new(workspace_id, list));
+    let cursors = Cursors::new(secrets, ListId::new(workspace_id, list.name.as_str()));
     let txn = db::begin_tenant(db, workspace_id).await?;
-    let page = page(&txn, &cursors, select, order, args, position_of).await?;
+    let page = page(&txn, &cursors, select, &list, args).await?;
     txn.commit().await?;
     let mut connection = Connection::new(page.has_previous, page.has_next);
     connection.edges.extend(
@@ -52,24 +49,25 @@ where
     Ok(connection)
 }
 
-/// One page of `select` in id order (oldest first), after the cursor `after`; the list is named
-/// by its table.
-pub async fn by_id<E, T>(
+/// The first page, or the page after the cursor `after`, as [`connection`] reads it.
+pub async fn forward<E, T>(
     ctx: &Context<'_>,
+    list: List<E>,
     select: Select<E>,
-    id_column: E::Column,
     first: Option<i32>,
     after: Option<String>,
     node: impl Fn(E::Model) -> T,
-    id_of: impl Fn(&E::Model) -> Uuid,
 ) -> Result<Connection<String, T>, AppError>
 where
     E: EntityTrait,
     T: OutputType,
 {
-    let order = Order::by_id(id_column);
-    let args = PageArgs::forward(first, after);
-    let list = E::default().table_name().to_owned();
-    let position_of = |row: &E::Model| Position::Id(id_of(row));
-    connection(ctx, &list, select, &order, args, position_of, node).await
+    connection(ctx, list, select, PageArgs::forward(first, after), node).await
+}
+
+/// The cost of a page for the complexity limit: each of its rows costs what one node does
+/// (`first` or `last`, defaulting like [`crate::pagination::page_size`]), plus one.
+pub fn page_cost(size: Option<i32>, child_complexity: usize) -> usize {
+    let rows = size.map_or(DEFAULT_PAGE, |size| size.clamp(0, MAX_PAGE as i32) as u64);
+    rows as usize * child_complexity + 1
 }

@@ -13,7 +13,9 @@ pub mod shared;
 mod subscription;
 mod ws;
 
-use async_graphql::ID;
+use async_graphql::{Context, ID};
+use entity::WorkspaceScoped;
+use sea_orm::{DatabaseConnection, PrimaryKeyTrait};
 use uuid::Uuid;
 
 pub use routes::GraphqlState;
@@ -26,4 +28,25 @@ use crate::error::AppError;
 /// for an id of another workspace.
 pub(crate) fn parse_id(id: &ID, what: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id).map_err(|_| AppError::not_found(what))
+}
+
+/// The `what` named `id` in the caller's workspace: `not_found` when it does not exist, when it
+/// is another workspace's, and when `id` is malformed alike.
+pub(crate) async fn find_in_workspace<E>(
+    ctx: &Context<'_>,
+    id: &ID,
+    what: &str,
+) -> Result<E::Model, AppError>
+where
+    E: WorkspaceScoped,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    let db = ctx
+        .data::<DatabaseConnection>()
+        .map_err(|_| anyhow::anyhow!("the schema has no database"))?;
+    let id = parse_id(id, what)?;
+    E::find_by_id_in_workspace(guard::principal(ctx)?.workspace_id, id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(what))
 }

@@ -28,6 +28,8 @@ use crate::{
 
 pub mod lists;
 
+pub use lists::List;
+
 pub const DEFAULT_PAGE: u64 = 50;
 pub const MAX_PAGE: u64 = 100;
 
@@ -240,13 +242,13 @@ pub async fn page<E>(
     db: &impl ConnectionTrait,
     cursors: &Cursors,
     select: Select<E>,
-    order: &Order<E>,
+    list: &List<E>,
     args: PageArgs,
-    position_of: impl Fn(&E::Model) -> Position,
 ) -> Result<Page<E::Model>, AppError>
 where
     E: EntityTrait,
 {
+    let order = &list.order;
     let backwards = args.last.is_some() || args.before.is_some();
     if backwards && (args.first.is_some() || args.after.is_some()) {
         return Err(invalid(
@@ -293,7 +295,7 @@ where
     }
     let rows = rows
         .into_iter()
-        .map(|row| (cursors.encode(position_of(&row)), row))
+        .map(|row| (cursors.encode((list.position)(&row)), row))
         .collect();
     let came_from_cursor = cursor.is_some();
     Ok(match backwards {

@@ -11,7 +11,7 @@ use entity::{
     WorkspaceScoped, contact,
     message::{self, MessageDirection, MessageStatus},
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -22,7 +22,7 @@ use crate::{
     db,
     domain::Phone,
     error::{AppError, ErrorCode},
-    pagination::{self, Cursors, ListId, Order, PageArgs, lists},
+    pagination::{self, Cursors, List, ListId, PageArgs, lists},
     sending::phone_error,
     services::Services,
 };
@@ -221,27 +221,44 @@ pub async fn list_contacts(
         contact::Entity::find_in_workspace(principal.workspace_id),
         state.db.get_database_backend(),
     );
-    let cursors = Cursors::new(
-        &state.secrets,
-        ListId::new(principal.workspace_id, filter.list_name()),
-    );
-    let args = PageArgs::forward(limit(params.limit)?, params.cursor);
+    let list = lists::contacts(filter.list_name());
     let txn = db::begin_tenant(&state.db, principal.workspace_id).await?;
-    let page = pagination::page(
+    let (data, pagination) = page(
         &txn,
-        &cursors,
+        &state,
+        &principal,
+        list,
         select,
-        &lists::contact_order(),
-        args,
-        lists::contact_position,
+        (params.limit, params.cursor),
     )
     .await?;
     txn.commit().await?;
+    Ok(Json(ContactPage { data, pagination }))
+}
+
+/// One page of `select` in `list`: `limit` rows after `cursor`, read in `txn`; its rows and where
+/// the next page starts.
+async fn page<E, R>(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    principal: &Principal,
+    list: List<E>,
+    select: Select<E>,
+    (limit_asked, cursor): (Option<i32>, Option<String>),
+) -> Result<(Vec<R>, Pagination), AppError>
+where
+    E: EntityTrait,
+    R: From<E::Model>,
+{
+    let cursors = Cursors::new(
+        &services.secrets,
+        ListId::new(principal.workspace_id, list.name.as_str()),
+    );
+    let args = PageArgs::forward(limit(limit_asked)?, cursor);
+    let page = pagination::page(txn, &cursors, select, &list, args).await?;
     let next = page.next_cursor();
-    Ok(Json(ContactPage {
-        data: page.rows.into_iter().map(|(_, row)| row.into()).collect(),
-        pagination: Pagination { next },
-    }))
+    let rows = page.rows.into_iter().map(|(_, row)| row.into()).collect();
+    Ok((rows, Pagination { next }))
 }
 
 async fn contact_by_phone(
@@ -312,32 +329,17 @@ pub async fn list_contact_messages(
     let contact = contact_by_phone(&txn, &principal, &phone).await?;
     let select = message::Entity::find_in_workspace(principal.workspace_id)
         .filter(message::Column::ContactId.eq(contact.id));
-    let cursors = Cursors::new(
-        &state.secrets,
-        ListId::new(
-            principal.workspace_id,
-            format!("contact/{}/messages", contact.id),
-        ),
-    );
     // The newest first: the same index as a conversation's history, walked the other way.
-    let order = Order {
-        descending: true,
-        ..lists::message_order()
-    };
-    let args = PageArgs::forward(limit(params.limit)?, params.cursor);
-    let page = pagination::page(
+    let list = lists::messages(format!("contact/{}/messages", contact.id)).newest_first();
+    let (data, pagination) = page(
         &txn,
-        &cursors,
+        &state,
+        &principal,
+        list,
         select,
-        &order,
-        args,
-        lists::message_position,
+        (params.limit, params.cursor),
     )
     .await?;
     txn.commit().await?;
-    let next = page.next_cursor();
-    Ok(Json(MessagePage {
-        data: page.rows.into_iter().map(|(_, row)| row.into()).collect(),
-        pagination: Pagination { next },
-    }))
+    Ok(Json(MessagePage { data, pagination }))
 }

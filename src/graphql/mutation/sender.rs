@@ -30,19 +30,6 @@ pub struct ConnectSenderInput {
     pub name: String,
 }
 
-#[derive(InputObject)]
-pub struct UpdateSenderInput {
-    pub name: Option<String>,
-    /// Messages this sender may queue per UTC day; null returns to the server default (1000).
-    pub daily_limit: Option<Option<i32>>,
-    /// Space sends by a random gap between the two bounds (seconds; default 120 to 300).
-    pub pacing_enabled: Option<bool>,
-    pub pacing_min_secs: Option<i32>,
-    pub pacing_max_secs: Option<i32>,
-    /// Throughput toward WhatsApp, messages per second (default 80).
-    pub messages_per_second: Option<i32>,
-}
-
 #[derive(Default)]
 pub struct SenderMutation;
 
@@ -74,19 +61,11 @@ impl SenderMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        input: UpdateSenderInput,
+        input: SenderSettings,
     ) -> Result<Sender> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let settings = SenderSettings {
-            name: input.name,
-            daily_limit: input.daily_limit,
-            pacing_enabled: input.pacing_enabled,
-            pacing_min_secs: input.pacing_min_secs,
-            pacing_max_secs: input.pacing_max_secs,
-            messages_per_second: input.messages_per_second,
-        };
         let id = parse_id(&id, "sender")?;
-        let sender = senders::update(db, principal(ctx)?.workspace_id, id, settings).await?;
+        let sender = senders::update(db, principal(ctx)?.workspace_id, id, input).await?;
         Ok(Sender(sender))
     }
 }

@@ -7,10 +7,7 @@ use crate::{
     auth::Scope,
     error::AppError,
     graphql::{connection, guard::RequireScope, loader},
-    pagination::{
-        PageArgs,
-        lists::{message_order, message_position},
-    },
+    pagination::{PageArgs, lists},
 };
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -100,7 +97,7 @@ impl Conversation {
     /// at most 100 a page.
     #[graphql(
         guard = "RequireScope(Scope::MessagesRead)",
-        complexity = "first.or(last).unwrap_or(50).clamp(0, 100) as usize * child_complexity + 1"
+        complexity = "connection::page_cost(first.or(last), child_complexity)"
     )]
     async fn messages(
         &self,
@@ -113,23 +110,14 @@ impl Conversation {
         let select = message::Entity::find_in_workspace(self.0.workspace_id)
             .filter(message::Column::ConversationId.eq(self.0.id));
         let count = MessageCount(select.clone());
-        let list = format!("conversation/{}/messages", self.0.id);
-        let order = message_order();
-        let page = connection::connection(
-            ctx,
-            &list,
-            select,
-            &order,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-            message_position,
-            super::Message,
-        );
-        let page = page.await?;
+        let list = lists::messages(format!("conversation/{}/messages", self.0.id));
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = connection::connection(ctx, list, select, args, super::Message).await?;
         let mut counted =
             Connection::with_additional_fields(page.has_previous_page, page.has_next_page, count);
         counted.edges = page.edges;

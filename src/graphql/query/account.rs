@@ -8,6 +8,7 @@ use crate::{
         guard::{SignedIn, principal},
         object::{ApiKey, Member, Sender},
     },
+    pagination::List,
 };
 
 #[derive(Default)]
@@ -24,10 +25,8 @@ impl AccountQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Member>> {
         let select = member::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = connection::by_id(ctx, select, member::Column::Id, first, after, Member, |m| {
-            m.id
-        });
-        Ok(page.await?)
+        let list = List::<member::Entity>::by_id(member::Column::Id, |row| row.id);
+        Ok(connection::forward(ctx, list, select, first, after, Member).await?)
     }
 
     /// The workspace's senders, oldest first.
@@ -39,10 +38,8 @@ impl AccountQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Sender>> {
         let select = sender::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = connection::by_id(ctx, select, sender::Column::Id, first, after, Sender, |s| {
-            s.id
-        });
-        Ok(page.await?)
+        let list = List::<sender::Entity>::by_id(sender::Column::Id, |row| row.id);
+        Ok(connection::forward(ctx, list, select, first, after, Sender).await?)
     }
 
     /// API keys: all of the workspace's for owners and admins, your own for members.
@@ -54,15 +51,7 @@ impl AccountQuery {
         after: Option<String>,
     ) -> Result<Connection<String, ApiKey>> {
         let select = accounts::visible_api_keys(principal(ctx)?);
-        let page = connection::by_id(
-            ctx,
-            select,
-            api_key::Column::Id,
-            first,
-            after,
-            ApiKey,
-            |k| k.id,
-        );
-        Ok(page.await?)
+        let list = List::<api_key::Entity>::by_id(api_key::Column::Id, |row| row.id);
+        Ok(connection::forward(ctx, list, select, first, after, ApiKey).await?)
     }
 }

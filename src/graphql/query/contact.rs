@@ -13,10 +13,7 @@ use crate::{
         object::Contact,
         parse_id,
     },
-    pagination::{
-        PageArgs,
-        lists::{contact_order, contact_position},
-    },
+    pagination::lists,
     sending::phone_error,
 };
 
@@ -30,7 +27,7 @@ impl ContactQuery {
     /// contacts carrying that tag. At most 100 a page.
     #[graphql(
         guard = "RequireScope(Scope::ContactsRead)",
-        complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity + 1"
+        complexity = "connection::page_cost(first, child_complexity)"
     )]
     async fn contacts(
         &self,
@@ -46,17 +43,8 @@ impl ContactQuery {
             contact::Entity::find_in_workspace(principal(ctx)?.workspace_id),
             db.get_database_backend(),
         );
-        let (list, order) = (filter.list_name(), contact_order());
-        let page = connection::connection(
-            ctx,
-            &list,
-            select,
-            &order,
-            PageArgs::forward(first, after),
-            contact_position,
-            Contact,
-        );
-        Ok(page.await?)
+        let list = lists::contacts(filter.list_name());
+        Ok(connection::forward(ctx, list, select, first, after, Contact).await?)
     }
 
     /// One contact, by `id` or by `phone` (international format) — give exactly one (scope

@@ -1,21 +1,17 @@
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::{WorkspaceScoped, conversation};
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::json;
 
 use crate::{
     auth::Scope,
-    error::AppError,
     graphql::{
-        connection,
+        connection, find_in_workspace,
         guard::{RequireScope, principal},
         object::{Conversation, ConversationStatus},
         parse_id,
     },
-    pagination::{
-        PageArgs,
-        lists::{conversation_order, conversation_position},
-    },
+    pagination::lists,
 };
 
 #[derive(Default)]
@@ -29,7 +25,7 @@ impl ConversationQuery {
     /// again from the first page to see it there. At most 100 a page.
     #[graphql(
         guard = "RequireScope(Scope::ConversationsRead)",
-        complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity + 1"
+        complexity = "connection::page_cost(first, child_complexity)"
     )]
     async fn conversations(
         &self,
@@ -53,34 +49,15 @@ impl ConversationQuery {
         if let Some(sender_id) = sender_id {
             select = select.filter(conversation::Column::SenderId.eq(sender_id));
         }
-        let list = format!(
-            "conversations {}",
-            json!([status.map(|status| format!("{status:?}")), sender_id])
-        );
-        let order = conversation_order();
-        let page = connection::connection(
-            ctx,
-            &list,
-            select,
-            &order,
-            PageArgs::forward(first, after),
-            conversation_position,
-            Conversation,
-        );
-        Ok(page.await?)
+        let filters = json!([status.map(|status| format!("{status:?}")), sender_id]);
+        let list = lists::conversations(format!("conversations {filters}"));
+        Ok(connection::forward(ctx, list, select, first, after, Conversation).await?)
     }
 
     /// One conversation (scope `conversations:read`).
     #[graphql(guard = "RequireScope(Scope::ConversationsRead)")]
     async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Conversation> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let id = parse_id(&id, "conversation")?;
-        let conversation =
-            conversation::Entity::find_by_id_in_workspace(principal(ctx)?.workspace_id, id)
-                .one(db)
-                .await
-                .map_err(AppError::from)?
-                .ok_or_else(|| AppError::not_found("conversation"))?;
-        Ok(Conversation(conversation))
+        let found = find_in_workspace::<conversation::Entity>(ctx, &id, "conversation").await?;
+        Ok(Conversation(found))
     }
 }

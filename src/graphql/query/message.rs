@@ -1,14 +1,12 @@
 use async_graphql::{Context, ID, Object, Result};
-use entity::{WorkspaceScoped, message, send_attempt};
-use sea_orm::DatabaseConnection;
+use entity::{message, send_attempt};
 
 use crate::{
     auth::Scope,
-    error::AppError,
     graphql::{
-        guard::{RequireAnyScope, RequireScope, principal},
+        find_in_workspace,
+        guard::{RequireAnyScope, RequireScope},
         object::{Message, SendAttempt},
-        parse_id,
     },
 };
 
@@ -20,28 +18,15 @@ impl MessageQuery {
     /// One message, sent or received (scope `messages:read`).
     #[graphql(guard = "RequireScope(Scope::MessagesRead)")]
     async fn message(&self, ctx: &Context<'_>, id: ID) -> Result<Message> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let id = parse_id(&id, "message")?;
-        let message = message::Entity::find_by_id_in_workspace(principal(ctx)?.workspace_id, id)
-            .one(db)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| AppError::not_found("message"))?;
-        Ok(Message(message))
+        let found = find_in_workspace::<message::Entity>(ctx, &id, "message").await?;
+        Ok(Message(found))
     }
 
     /// A send attempt: its state, wamid, delivery status and errors (scope `messages:send` or
     /// `messages:read`).
     #[graphql(guard = "RequireAnyScope(&[Scope::MessagesSend, Scope::MessagesRead])")]
     async fn send_attempt(&self, ctx: &Context<'_>, id: ID) -> Result<SendAttempt> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let id = parse_id(&id, "send attempt")?;
-        let attempt =
-            send_attempt::Entity::find_by_id_in_workspace(principal(ctx)?.workspace_id, id)
-                .one(db)
-                .await
-                .map_err(AppError::from)?
-                .ok_or_else(|| AppError::not_found("send attempt"))?;
-        Ok(SendAttempt(attempt))
+        let found = find_in_workspace::<send_attempt::Entity>(ctx, &id, "send attempt").await?;
+        Ok(SendAttempt(found))
     }
 }

@@ -1,17 +1,15 @@
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::{WorkspaceScoped, webhook_delivery, webhook_endpoint};
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 use crate::{
     auth::Scope,
-    error::AppError,
     graphql::{
-        connection,
+        connection, find_in_workspace,
         guard::{RequireScope, principal},
         object::{WebhookDelivery, WebhookEndpoint},
-        parse_id,
     },
-    pagination::{Order, PageArgs, Position},
+    pagination::List,
 };
 
 #[derive(Default)]
@@ -28,16 +26,11 @@ impl WebhookQuery {
         after: Option<String>,
     ) -> Result<Connection<String, WebhookEndpoint>> {
         let select = webhook_endpoint::Entity::find_in_workspace(principal(ctx)?.workspace_id);
-        let page = connection::by_id(
-            ctx,
-            select,
-            webhook_endpoint::Column::Id,
-            first,
-            after,
-            WebhookEndpoint,
-            |endpoint| endpoint.id,
-        );
-        Ok(page.await?)
+        let list =
+            List::<webhook_endpoint::Entity>::by_id(webhook_endpoint::Column::Id, |endpoint| {
+                endpoint.id
+            });
+        Ok(connection::forward(ctx, list, select, first, after, WebhookEndpoint).await?)
     }
 
     /// An endpoint's delivery log, newest first (scope `webhooks:manage`).
@@ -50,28 +43,19 @@ impl WebhookQuery {
         after: Option<String>,
     ) -> Result<Connection<String, WebhookDelivery>> {
         let workspace_id = principal(ctx)?.workspace_id;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let endpoint_id = parse_id(&endpoint_id, "webhook endpoint")?;
-        webhook_endpoint::Entity::find_by_id_in_workspace(workspace_id, endpoint_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::not_found("webhook endpoint"))?;
+        let endpoint_id =
+            find_in_workspace::<webhook_endpoint::Entity>(ctx, &endpoint_id, "webhook endpoint")
+                .await?
+                .id;
         let select = webhook_delivery::Entity::find_in_workspace(workspace_id)
             .filter(webhook_delivery::Column::EndpointId.eq(endpoint_id));
-        let order = Order {
-            descending: true,
-            ..Order::by_id(webhook_delivery::Column::Id)
+        let list = List {
+            name: format!("webhook_deliveries?endpoint={endpoint_id}"),
+            ..List::<webhook_delivery::Entity>::by_id(webhook_delivery::Column::Id, |delivery| {
+                delivery.id
+            })
+            .newest_first()
         };
-        let list = format!("webhook_deliveries?endpoint={endpoint_id}");
-        let page = connection::connection(
-            ctx,
-            &list,
-            select,
-            &order,
-            PageArgs::forward(first, after),
-            |delivery| Position::Id(delivery.id),
-            WebhookDelivery,
-        );
-        Ok(page.await?)
+        Ok(connection::forward(ctx, list, select, first, after, WebhookDelivery).await?)
     }
 }
