@@ -13,6 +13,7 @@ use axum::{
     middleware,
     response::IntoResponse,
     routing::get,
+    serve::ListenerExt,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
@@ -145,7 +146,8 @@ impl Application {
         let grace = self.state.config.shutdown_grace();
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        let accepted = self.listener.tap_io(graphql::bound_unsent);
+        let server = axum::serve(accepted, self.router).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             notify.notify_one();

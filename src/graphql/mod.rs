@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 pub use schema::{ParleySchema, SchemaDeps, build_schema, sdl};
 pub use shared::SharedSubscriptions;
+pub use ws::bound_unsent;
 
 use crate::error::AppError;
 
