@@ -13,6 +13,7 @@ use axum::{
     middleware,
     response::IntoResponse,
     routing::get,
+    serve::ListenerExt,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, sync::Notify};
@@ -140,7 +141,8 @@ impl Application {
         let grace = services.config.shutdown_grace();
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        let accepted = self.listener.tap_io(graphql::bound_unsent);
+        let server = axum::serve(accepted, self.router).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             notify.notify_one();

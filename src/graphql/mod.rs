@@ -21,6 +21,7 @@ use uuid::Uuid;
 pub use routes::GraphqlState;
 pub use schema::{ParleySchema, build_schema, sdl};
 pub use shared::SharedSubscriptions;
+pub use ws::bound_unsent;
 
 use crate::error::AppError;
 

@@ -14,6 +14,12 @@
 //! One task per connection polls all of its subscriptions; identical subscriptions share one
 //! execution (see [`super::shared`]). Writes are bounded in size and in time, and a subscriber
 //! that falls behind its execution's backlog is dropped, so a slow client holds nothing up.
+//!
+//! "Does not read" has to be seen by the server, whatever the host's TCP tuning: the kernel's
+//! send buffer grows to `net.ipv4.tcp_wmem` (4 MB by default, tens of MB on tuned hosts) and
+//! would take in everything a stalled client is sent, so no write would ever wait. Every accepted
+//! socket therefore keeps at most [`UNSENT_BYTES`] that the client's window has no room for (see
+//! [`bound_unsent`]); beyond that a write waits, and after [`WRITE_TIMEOUT`] the client is dropped.
 
 use std::time::Duration;
 
@@ -21,6 +27,7 @@ use async_graphql::Request;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use tokio::net::TcpStream;
 use tokio_stream::StreamMap;
 
 use super::GraphqlState;
@@ -31,6 +38,10 @@ use crate::{auth, auth::Principal, error::AppError};
 const MAX_SUBSCRIPTIONS: usize = 100;
 /// How long one message may take to reach the client's socket before the client counts as slow.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bytes the kernel may hold for a connection beyond what the client's receive window takes
+/// (`TCP_NOTSENT_LOWAT`). Unlike a small `SO_SNDBUF` it leaves bytes in flight to the kernel's
+/// autotuning, so it costs a fast client on a long link no throughput.
+const UNSENT_BYTES: u32 = 128 * 1024;
 
 /// The websocket settings for `graphql-transport-ws`: small buffers (an idle subscriber should
 /// cost little) and bounded messages.
@@ -99,6 +110,19 @@ struct Connection {
     subscriptions: StreamMap<String, Steps>,
 }
 
+/// Bounds what the kernel buffers for an accepted connection to [`UNSENT_BYTES`] not yet sent,
+/// so that a client that stops reading makes the server's writes wait (and so be timed out)
+/// on any host. Set on every accepted socket: a connection becomes a websocket only after its
+/// HTTP upgrade, when its socket is no longer in reach.
+pub fn bound_unsent(stream: &mut TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(error) = socket2::SockRef::from(&*stream).set_tcp_notsent_lowat(UNSENT_BYTES) {
+        tracing::warn!(%error, "cannot bound the unsent bytes of a connection");
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = stream;
+}
+
 /// Serves one `graphql-transport-ws` connection until either side closes it.
 pub async fn serve(socket: WebSocket, state: GraphqlState) {
     let wait = state.services.config.websocket_init_timeout();
@@ -109,6 +133,9 @@ pub async fn serve(socket: WebSocket, state: GraphqlState) {
         subscriptions: StreamMap::new(),
     };
     let close = connection.run(wait).await;
+    // The close frame may wait out WRITE_TIMEOUT on a slow client's full socket; the executions
+    // that the client held need not.
+    connection.subscriptions.clear();
     if let Some(Close(code, reason)) = close {
         let frame = CloseFrame {
             code,
