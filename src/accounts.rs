@@ -23,10 +23,6 @@ use crate::{
 
 const MAX_EMAIL_LEN: usize = 254;
 
-fn invalid(message: impl Into<String>) -> AppError {
-    AppError::client(ErrorCode::InvalidRequest, message)
-}
-
 /// An email address, lower-cased. Only its shape is checked: delivery is not Parley's business.
 pub fn parse_email(value: &str) -> Result<String, AppError> {
     let email = value.trim().to_lowercase();
@@ -36,7 +32,7 @@ pub fn parse_email(value: &str) -> Result<String, AppError> {
             if !local.is_empty() && domain.contains('.') && !domain.contains('@')
                 && !domain.starts_with('.') && !domain.ends_with('.'));
     if !well_formed {
-        return Err(invalid("email must be a valid email address"));
+        return Err(AppError::invalid("email must be a valid email address"));
     }
     Ok(email)
 }
@@ -44,7 +40,7 @@ pub fn parse_email(value: &str) -> Result<String, AppError> {
 fn check_password(password: &str) -> Result<(), AppError> {
     let length = password.chars().count();
     if !(auth::password::MIN_LEN..=auth::password::MAX_LEN).contains(&length) {
-        return Err(invalid(format!(
+        return Err(AppError::invalid(format!(
             "password must be {} to {} characters",
             auth::password::MIN_LEN,
             auth::password::MAX_LEN
@@ -56,7 +52,7 @@ fn check_password(password: &str) -> Result<(), AppError> {
 fn email_taken(error: sea_orm::DbErr) -> AppError {
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
-            invalid("a member with this email already exists")
+            AppError::invalid("a member with this email already exists")
         }
         _ => error.into(),
     }
@@ -192,7 +188,9 @@ async fn keep_an_owner(db: &DatabaseConnection, member: &member::Model) -> Resul
         .all(db)
         .await?;
     if owners.len() <= 1 {
-        return Err(invalid("a workspace must keep at least one owner"));
+        return Err(AppError::invalid(
+            "a workspace must keep at least one owner",
+        ));
     }
     Ok(())
 }
@@ -271,10 +269,10 @@ pub async fn create_api_key(
     actor.require_session()?;
     let name = String::from(Name::parse("name", name)?);
     if scopes.is_empty() {
-        return Err(invalid("an API key needs at least one scope"));
+        return Err(AppError::invalid("an API key needs at least one scope"));
     }
     if rate_limit_per_minute.is_some_and(|limit| !(1..=MAX_RATE_LIMIT).contains(&limit)) {
-        return Err(invalid(format!(
+        return Err(AppError::invalid(format!(
             "rateLimitPerMinute must be between 1 and {MAX_RATE_LIMIT}"
         )));
     }

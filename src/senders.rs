@@ -28,10 +28,6 @@ pub struct NewSender {
     pub access_token: Option<SecretString>,
 }
 
-fn invalid(message: impl Into<String>) -> AppError {
-    AppError::client(ErrorCode::InvalidRequest, message)
-}
-
 /// Meta's ids are numeric strings.
 fn parse_meta_id(field: &str, value: &str) -> Result<String, AppError> {
     let value = value.trim();
@@ -39,7 +35,9 @@ fn parse_meta_id(field: &str, value: &str) -> Result<String, AppError> {
         || value.len() > MAX_META_ID_LEN
         || !value.bytes().all(|byte| byte.is_ascii_digit())
     {
-        return Err(invalid(format!("{field} must be Meta's numeric id")));
+        return Err(AppError::invalid(format!(
+            "{field} must be Meta's numeric id"
+        )));
     }
     Ok(value.to_owned())
 }
@@ -65,15 +63,15 @@ pub async fn connect(
             let id = new
                 .phone_number_id
                 .as_deref()
-                .ok_or_else(|| invalid("a CLOUD_API sender needs phoneNumberId"))?;
+                .ok_or_else(|| AppError::invalid("a CLOUD_API sender needs phoneNumberId"))?;
             let token = new
                 .access_token
                 .as_ref()
                 .map(|token| token.expose_secret().trim())
                 .filter(|token| !token.is_empty())
-                .ok_or_else(|| invalid("a CLOUD_API sender needs accessToken"))?;
+                .ok_or_else(|| AppError::invalid("a CLOUD_API sender needs accessToken"))?;
             if token.len() > MAX_ACCESS_TOKEN_LEN {
-                return Err(invalid("accessToken is too long"));
+                return Err(AppError::invalid("accessToken is too long"));
             }
             (
                 parse_meta_id("phoneNumberId", id)?,
@@ -111,7 +109,7 @@ pub async fn connect(
     .await
     .map_err(|error| match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
-            invalid("this number (or its phoneNumberId) is already connected")
+            AppError::invalid("this number (or its phoneNumberId) is already connected")
         }
         _ => error.into(),
     })
@@ -158,14 +156,14 @@ pub async fn update(
     if let Some(Some(limit)) = settings.daily_limit
         && !(1..=MAX_DAILY_LIMIT).contains(&limit)
     {
-        return Err(invalid(format!(
+        return Err(AppError::invalid(format!(
             "dailyLimit must be between 1 and {MAX_DAILY_LIMIT}"
         )));
     }
     let min = settings.pacing_min_secs.unwrap_or(current.pacing_min_secs);
     let max = settings.pacing_max_secs.unwrap_or(current.pacing_max_secs);
     if !(0..=MAX_PACING_SECS).contains(&min) || !(min..=MAX_PACING_SECS).contains(&max) {
-        return Err(invalid(format!(
+        return Err(AppError::invalid(format!(
             "pacing needs 0 <= pacingMinSecs <= pacingMaxSecs <= {MAX_PACING_SECS}"
         )));
     }
@@ -178,7 +176,7 @@ pub async fn update(
     }
     if let Some(rate) = settings.messages_per_second {
         if !(1..=MAX_MESSAGES_PER_SECOND).contains(&rate) {
-            return Err(invalid(format!(
+            return Err(AppError::invalid(format!(
                 "messagesPerSecond must be between 1 and {MAX_MESSAGES_PER_SECOND}"
             )));
         }

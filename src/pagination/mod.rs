@@ -21,10 +21,7 @@ use secrecy::ExposeSecret;
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::{
-    db::ServerSecrets,
-    error::{AppError, ErrorCode},
-};
+use crate::{db::ServerSecrets, error::AppError};
 
 pub mod lists;
 
@@ -36,16 +33,14 @@ pub const MAX_PAGE: u64 = 100;
 /// Bytes of HMAC-SHA256 kept in a cursor: forging one takes 2^128 guesses.
 const MAC_LEN: usize = 16;
 
-fn invalid(message: impl Into<String>) -> AppError {
-    AppError::client(ErrorCode::InvalidRequest, message)
-}
-
 /// The page size asked for (`first`, `last` or REST's `limit`), checked against [`MAX_PAGE`].
 pub fn page_size(name: &str, size: Option<i32>) -> Result<u64, AppError> {
     match size {
         None => Ok(DEFAULT_PAGE),
         Some(size) if (0..=MAX_PAGE as i32).contains(&size) => Ok(size as u64),
-        Some(_) => Err(invalid(format!("{name} must be between 0 and {MAX_PAGE}"))),
+        Some(_) => Err(AppError::invalid(format!(
+            "{name} must be between 0 and {MAX_PAGE}"
+        ))),
     }
 }
 
@@ -146,7 +141,7 @@ impl Cursors {
     /// The position a cursor names, if this list issued it.
     pub fn decode(&self, argument: &str, cursor: &str) -> Result<Position, AppError> {
         let refused = || {
-            invalid(format!(
+            AppError::invalid(format!(
                 "{argument} is not a cursor of this list: use a cursor this list returned, with \
                  the same filters (cursors of other lists or workspaces, or altered ones, are \
                  refused)"
@@ -251,7 +246,7 @@ where
     let order = &list.order;
     let backwards = args.last.is_some() || args.before.is_some();
     if backwards && (args.first.is_some() || args.after.is_some()) {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "page forwards with first/after or backwards with last/before, not both at once",
         ));
     }
@@ -272,7 +267,7 @@ where
         let position = cursors.decode(argument, cursor)?;
         let beyond = order
             .beyond(position, ascending)
-            .map_err(|_| invalid(format!("{argument} is not a cursor of this list")))?;
+            .map_err(|_| AppError::invalid(format!("{argument} is not a cursor of this list")))?;
         select = select.filter(beyond);
     }
     let direction = if ascending {
