@@ -19,6 +19,7 @@ use crate::{
     db,
     domain::Phone,
     error::{AppError, ErrorCode},
+    events::{EventBus, UnitOfWork},
     sending::{find_or_create_contact, phone_error},
 };
 
@@ -201,6 +202,7 @@ pub struct ContactChanges {
 /// created.
 pub async fn upsert(
     db: &DatabaseConnection,
+    bus: &EventBus,
     workspace_id: Uuid,
     phone: &str,
     changes: ContactChanges,
@@ -223,12 +225,12 @@ pub async fn upsert(
     }
 
     let now = Utc::now();
-    let txn = db::begin_write(db).await?;
+    let mut uow = UnitOfWork::begin(db, bus).await?;
     let (contact, created) =
-        find_or_create_contact(&txn, workspace_id, phone.digits(), None, now).await?;
+        find_or_create_contact(&mut uow, workspace_id, phone.digits(), None, now).await?;
     // Locked (on Postgres; SQLite's write transaction already excludes every other writer) so
     // that concurrent changes to its tags or attributes never lose one another.
-    let contact = lock(&txn, workspace_id, contact.id).await?;
+    let contact = lock(uow.txn(), workspace_id, contact.id).await?;
     let mut attributes = contact.attributes.clone();
     if let Some(patch) = changes.attributes {
         merge_patch(&mut attributes, patch);
@@ -243,8 +245,8 @@ pub async fn upsert(
     }
     row.attributes = Set(attributes);
     row.updated_at = Set(now);
-    let contact = row.update(&txn).await?;
-    txn.commit().await?;
+    let contact = row.update(uow.txn()).await?;
+    uow.commit().await?;
     Ok((contact, created))
 }
 

@@ -25,7 +25,7 @@ use super::{
 use crate::{
     domain::MessageContent,
     error::{AppError, ErrorCode},
-    events::Event,
+    events::{Event, UnitOfWork},
     ratelimit,
     webhooks::status::resolve_unknown_delivery,
     whatsapp::{
@@ -336,27 +336,26 @@ impl Dispatcher {
                 SendAttemptState::Failed
             }
         };
-        let txn = crate::db::begin_write(&self.db).await?;
-        let recorded = update.exec(&txn).await?.rows_affected == 1;
-        let event = if recorded {
-            self.record_message(&txn, attempt, outcome, now).await?;
-            let event = Event::SendAttemptUpdated {
+        let mut uow = UnitOfWork::begin(&self.db, &self.bus).await?;
+        let recorded = update.exec(uow.txn()).await?.rows_affected == 1;
+        if recorded {
+            self.record_message(uow.txn(), attempt, outcome, now)
+                .await?;
+            uow.add(Event::SendAttemptUpdated {
                 workspace_id: attempt.workspace_id,
                 send_attempt_id: attempt.id,
                 state: new_state,
-            };
-            Some(self.bus.record(&txn, event).await?)
-        } else {
-            None
-        };
-        txn.commit().await?;
-        self.bus.committed(event);
+            });
+        }
+        uow.commit().await?;
 
         if !recorded {
             // The lease was lost (expired as `delivery_unknown` meanwhile). What we learnt still
             // settles it when Meta accepted.
             if let Outcome::Accepted { accepted, .. } = outcome {
-                resolve_unknown_delivery(&self.db, &self.bus, attempt.id, &accepted.wamid).await?;
+                let mut uow = UnitOfWork::begin(&self.db, &self.bus).await?;
+                resolve_unknown_delivery(&mut uow, attempt.id, &accepted.wamid).await?;
+                uow.commit().await?;
             }
             return Ok(());
         }

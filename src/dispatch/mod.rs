@@ -32,7 +32,7 @@ use crate::{
     config::Config,
     db::ServerSecrets,
     error::ErrorCode,
-    events::{Event, EventBus, Item},
+    events::{Event, EventBus, Item, UnitOfWork},
     whatsapp::client::CloudApiClient,
 };
 
@@ -210,26 +210,22 @@ impl Dispatcher {
             .and_where(Expr::col(send_attempt::Column::LeaseExpiresAt).lt(now))
             .returning_all();
         let statement = self.db.get_database_backend().build(&expire);
-        let txn = crate::db::begin_write(&self.db).await?;
+        let mut uow = UnitOfWork::begin(&self.db, &self.bus).await?;
         let mut expired = send_attempt::Entity::find()
             .from_raw_sql(statement)
-            .all(&txn)
+            .all(uow.txn())
             .await?;
         // Workspace rows are locked for their event numbers: always in one order.
         expired.sort_by_key(|attempt| (attempt.workspace_id, attempt.id));
-        let mut events = Vec::with_capacity(expired.len());
         for attempt in expired {
             tracing::warn!(send_attempt_id = %attempt.id, "send lease expired: delivery unknown");
-            events.push(Event::SendAttemptUpdated {
+            uow.add(Event::SendAttemptUpdated {
                 workspace_id: attempt.workspace_id,
                 send_attempt_id: attempt.id,
                 state: attempt.state,
             });
         }
-        let events = self.bus.record_all(&txn, events).await?;
-        txn.commit().await?;
-        self.bus.committed(events);
-        Ok(())
+        uow.commit().await
     }
 
     /// The shortest gap between two sends of one pair, or `None` when spacing is off.

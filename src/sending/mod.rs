@@ -16,8 +16,8 @@ use entity::{
     sender::{self, SenderStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, SqlErr, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, SqlErr, sea_query::OnConflict,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -28,12 +28,11 @@ use crate::{
     accounts::parse_name,
     auth::{Principal, Scope},
     config::Config,
-    db,
     domain::{
         ContentError, ContentErrorKind, ContentInput, MessageContent, Phone, phone::PhoneError,
     },
     error::{AppError, ErrorCode},
-    events::{Event, EventBus},
+    events::{Event, EventBus, UnitOfWork},
 };
 
 /// Which of the workspace's senders a send goes from.
@@ -195,7 +194,7 @@ where
             .and_then(|limit| u32::try_from(limit).ok())
             .unwrap_or(config.default_daily_limit),
     };
-    let sent = match queue(db, queued).await {
+    let sent = match queue(db, bus, queued).await {
         Ok(sent) => sent,
         // A concurrent request with the same key won the race: answer as it did.
         Err(QueueError::KeyTaken) => {
@@ -367,13 +366,13 @@ impl<E: Into<AppError>> From<E> for QueueError {
 /// Writes the send in one transaction (on SQLite it holds the write lock from its start). The
 /// daily count is its last statement: its row is one per sender and day, so on Postgres its lock
 /// is held only from there to the commit instead of serialising the sender's whole sends.
-async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueError> {
+async fn queue(db: &DatabaseConnection, bus: &EventBus, q: Queued<'_>) -> Result<Sent, QueueError> {
     let now = Utc::now();
-    let txn = db::begin_write(db).await?;
-    let next_attempt_at = limits::pacing_slot(&txn, q.sender, now).await?;
+    let mut uow = UnitOfWork::begin(db, bus).await?;
+    let next_attempt_at = limits::pacing_slot(uow.txn(), q.sender, now).await?;
     let workspace_id = q.author.workspace_id;
     let (contact, contact_created) = find_or_create_contact(
-        &txn,
+        &mut uow,
         workspace_id,
         q.phone.digits(),
         q.contact_name.clone(),
@@ -381,7 +380,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
     )
     .await?;
     let conversation =
-        find_or_create_conversation(&txn, workspace_id, q.sender.id, contact.id, now).await?;
+        find_or_create_conversation(&mut uow, workspace_id, q.sender.id, contact.id, now).await?;
 
     let reaction_target = q.content.reaction_target();
     for (target, what) in [
@@ -391,7 +390,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
         let Some(target) = target else { continue };
         let found = message::Entity::find_by_id(target)
             .filter(message::Column::ConversationId.eq(conversation.id))
-            .one(&txn)
+            .one(uow.txn())
             .await?;
         if found.is_none() {
             return Err(QueueError::App(invalid(format!(
@@ -423,7 +422,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(uow.txn())
     .await?;
     let attempt = send_attempt::ActiveModel {
         id: Set(new_id()),
@@ -447,7 +446,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(uow.txn())
     .await
     .map_err(|error| match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) if q.key.is_some() => QueueError::KeyTaken,
@@ -459,12 +458,12 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
     touched.last_message_at = Set(now);
     touched.last_message_id = Set(Some(message.id));
     touched.updated_at = Set(now);
-    let conversation = touched.update(&txn).await?;
+    let conversation = touched.update(uow.txn()).await?;
     let mut touched: contact::ActiveModel = contact.into();
     touched.last_message_at = Set(Some(now));
-    let contact = touched.update(&txn).await?;
-    limits::count_daily_send(&txn, q.sender.id, q.daily_limit, now).await?;
-    txn.commit().await?;
+    let contact = touched.update(uow.txn()).await?;
+    limits::count_daily_send(uow.txn(), q.sender.id, q.daily_limit, now).await?;
+    uow.commit().await?;
     Ok(Sent {
         attempt,
         message,
@@ -479,7 +478,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
 /// Concurrent first messages to or from one number converge on one row through the unique
 /// (workspace, phone) constraint. Returns whether this call created it.
 pub(crate) async fn find_or_create_contact(
-    txn: &DatabaseTransaction,
+    uow: &mut UnitOfWork<'_>,
     workspace_id: Uuid,
     phone: &str,
     name: Option<String>,
@@ -502,15 +501,17 @@ pub(crate) async fn find_or_create_contact(
             .do_nothing()
             .to_owned(),
     )
-    .exec_without_returning(txn)
+    .exec_without_returning(uow.txn())
     .await?;
     let contact = contact::Entity::find_in_workspace(workspace_id)
         .filter(contact::Column::Phone.eq(phone))
-        .one(txn)
+        .one(uow.txn())
         .await?
         .ok_or(DbErr::RecordNotFound("contact just upserted".into()))?;
     if inserted == 1 {
-        crate::outbound::contact_created(txn, &contact).await?;
+        uow.add(Event::ContactCreated {
+            contact: contact.clone(),
+        });
     }
     Ok((contact, inserted == 1))
 }
@@ -518,7 +519,7 @@ pub(crate) async fn find_or_create_contact(
 /// The open conversation of this sender and contact, opened if there is none; the partial unique
 /// index on open conversations makes concurrent messages converge on one.
 pub(crate) async fn find_or_create_conversation(
-    txn: &DatabaseTransaction,
+    uow: &mut UnitOfWork<'_>,
     workspace_id: Uuid,
     sender_id: Uuid,
     contact_id: Uuid,
@@ -530,7 +531,7 @@ pub(crate) async fn find_or_create_conversation(
             .filter(conversation::Column::ContactId.eq(contact_id))
             .filter(conversation::Column::Status.eq(ConversationStatus::Open))
     };
-    if let Some(conversation) = open().one(txn).await? {
+    if let Some(conversation) = open().one(uow.txn()).await? {
         return Ok(conversation);
     }
     let opened = conversation::Entity::insert(conversation::ActiveModel {
@@ -549,14 +550,16 @@ pub(crate) async fn find_or_create_conversation(
         updated_at: Set(now),
     })
     .on_conflict(OnConflict::new().do_nothing().to_owned())
-    .exec_without_returning(txn)
+    .exec_without_returning(uow.txn())
     .await?;
     let conversation = open()
-        .one(txn)
+        .one(uow.txn())
         .await?
         .ok_or(DbErr::RecordNotFound("conversation just opened".into()))?;
     if opened == 1 {
-        crate::outbound::conversation_created(txn, &conversation).await?;
+        uow.add(Event::ConversationCreated {
+            conversation: conversation.clone(),
+        });
     }
     Ok(conversation)
 }

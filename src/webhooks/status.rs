@@ -10,16 +10,14 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{Set, Unchanged},
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::OnConflict,
 };
 use uuid::Uuid;
 
 use crate::{
-    db,
     error::{AppError, ErrorCode},
-    events::{Event, EventBus},
+    events::{Event, UnitOfWork},
 };
 
 /// A status WhatsApp reported for one of our messages.
@@ -55,29 +53,12 @@ fn next_status(current: MessageStatus, update: MessageStatus) -> MessageStatus {
 }
 
 /// Applies `update` to the message of `sender_id` with `wamid`; `None` when no such message is
-/// known (the caller keeps the event). Publishes `MessageStatusChanged` when the status moved.
+/// known (the caller keeps the event). Adds `MessageStatusChanged` when the status moved.
 pub async fn apply_status(
-    db: &DatabaseConnection,
-    bus: &EventBus,
+    uow: &mut UnitOfWork<'_>,
     sender_id: Uuid,
     wamid: &str,
     update: StatusUpdate,
-) -> Result<Option<message::Model>, AppError> {
-    let txn = db::begin_write(db).await?;
-    let mut events = Vec::new();
-    let message = apply_status_in(&txn, sender_id, wamid, update, &mut events).await?;
-    record_and_commit(txn, bus, events).await?;
-    Ok(message)
-}
-
-/// [`apply_status`] as part of `txn`; its event (if the status moved) is pushed to `events`, for
-/// the caller to record last, once every row it changes is locked.
-pub async fn apply_status_in(
-    txn: &DatabaseTransaction,
-    sender_id: Uuid,
-    wamid: &str,
-    update: StatusUpdate,
-    events: &mut Vec<Event>,
 ) -> Result<Option<message::Model>, AppError> {
     // Locked (Postgres) or under the write lock (SQLite), so concurrent statuses of one message
     // apply one after the other.
@@ -85,12 +66,16 @@ pub async fn apply_status_in(
         .filter(message::Column::SenderId.eq(sender_id))
         .filter(message::Column::Wamid.eq(wamid))
         .lock_exclusive()
-        .one(txn)
+        .one(uow.txn())
         .await?
     else {
         return Ok(None);
     };
-    Ok(Some(apply_status_to(txn, current, update, events).await?))
+    let (message, changed) = status_applied(current, update, uow);
+    if !changed {
+        return Ok(Some(message));
+    }
+    Ok(Some(status_columns(&message).update(uow.txn()).await?))
 }
 
 /// Locks the messages of these senders with these wamids, all in one statement and in one order
@@ -107,20 +92,6 @@ pub async fn lock_messages(
         .lock_exclusive()
         .all(txn)
         .await?)
-}
-
-/// [`apply_status_in`] for `current`, a message already locked as it is now.
-async fn apply_status_to(
-    txn: &DatabaseTransaction,
-    current: message::Model,
-    update: StatusUpdate,
-    events: &mut Vec<Event>,
-) -> Result<message::Model, AppError> {
-    let (message, changed) = status_applied(current, update, events);
-    if !changed {
-        return Ok(message);
-    }
-    Ok(status_columns(&message).update(txn).await?)
 }
 
 /// The columns a status changes, set to `message`'s values.
@@ -140,11 +111,11 @@ fn status_columns(message: &message::Model) -> message::ActiveModel {
 }
 
 /// `current` with `update` applied, and whether that changed it, without writing it; its event
-/// (if the status moved) is pushed to `events`.
+/// (if the status moved) is added to `events`.
 pub fn status_applied(
     current: message::Model,
     update: StatusUpdate,
-    events: &mut Vec<Event>,
+    events: &mut impl Extend<Event>,
 ) -> (message::Model, bool) {
     let previous = current.status;
     let status = next_status(previous, update.status);
@@ -175,13 +146,13 @@ pub fn status_applied(
     }
     message.updated_at = Utc::now();
     if status != previous {
-        events.push(Event::MessageStatusChanged {
+        events.extend([Event::MessageStatusChanged {
             workspace_id: message.workspace_id,
             message_id: message.id,
             conversation_id: message.conversation_id,
             status,
             previous_status: previous,
-        });
+        }]);
     }
     (message, true)
 }
@@ -219,36 +190,9 @@ pub async fn write_statuses(
 /// A send attempt that ended `delivery_unknown` is resolved by any sign that Meta has the message:
 /// it becomes ACCEPTED with the wamid.
 pub async fn resolve_unknown_delivery(
-    db: &DatabaseConnection,
-    bus: &EventBus,
+    uow: &mut UnitOfWork<'_>,
     attempt_id: Uuid,
     wamid: &str,
-) -> Result<bool, AppError> {
-    let txn = db::begin_write(db).await?;
-    let mut events = Vec::new();
-    let resolved = resolve_unknown_delivery_in(&txn, attempt_id, wamid, &mut events).await?;
-    record_and_commit(txn, bus, events).await?;
-    Ok(resolved)
-}
-
-/// Records `events` in `txn`, commits it and broadcasts them.
-async fn record_and_commit(
-    txn: DatabaseTransaction,
-    bus: &EventBus,
-    events: Vec<Event>,
-) -> Result<(), AppError> {
-    let recorded = bus.record_all(&txn, events).await?;
-    txn.commit().await?;
-    bus.committed(recorded);
-    Ok(())
-}
-
-/// [`resolve_unknown_delivery`] as part of `txn`, pushing its event to `events`.
-pub async fn resolve_unknown_delivery_in(
-    txn: &DatabaseTransaction,
-    attempt_id: Uuid,
-    wamid: &str,
-    events: &mut Vec<Event>,
 ) -> Result<bool, AppError> {
     let now = Utc::now();
     let resolved = send_attempt::Entity::update_many()
@@ -275,13 +219,13 @@ pub async fn resolve_unknown_delivery_in(
         .filter(send_attempt::Column::Id.eq(attempt_id))
         .filter(send_attempt::Column::State.eq(SendAttemptState::Failed))
         .filter(send_attempt::Column::ErrorCode.eq(ErrorCode::DeliveryUnknown.as_str()))
-        .exec(txn)
+        .exec(uow.txn())
         .await?;
     if resolved.rows_affected == 0 {
         return Ok(false);
     }
     let Some(attempt) = send_attempt::Entity::find_by_id(attempt_id)
-        .one(txn)
+        .one(uow.txn())
         .await?
     else {
         return Ok(false);
@@ -300,14 +244,14 @@ pub async fn resolve_unknown_delivery_in(
             sea_orm::sea_query::Expr::value(Option::<String>::None),
         )
         .filter(message::Column::Id.eq(attempt.message_id))
-        .exec(txn)
+        .exec(uow.txn())
         .await?;
     let event = Event::SendAttemptUpdated {
         workspace_id: attempt.workspace_id,
         send_attempt_id: attempt.id,
         state: SendAttemptState::Accepted,
     };
-    events.push(event);
+    uow.add(event);
     Ok(true)
 }
 

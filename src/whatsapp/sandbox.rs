@@ -11,7 +11,8 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{
-    events::EventBus,
+    error::AppError,
+    events::{EventBus, UnitOfWork},
     webhooks::status::{StatusUpdate, apply_status},
 };
 
@@ -46,7 +47,12 @@ pub fn report_statuses(
                 at: Utc::now(),
                 error: None,
             };
-            if let Err(error) = apply_status(&db, &bus, sender_id, &wamid, update).await {
+            let applied = async {
+                let mut uow = UnitOfWork::begin(&db, &bus).await?;
+                apply_status(&mut uow, sender_id, &wamid, update).await?;
+                Ok::<_, AppError>(uow.commit().await?)
+            };
+            if let Err(error) = applied.await {
                 tracing::warn!(?error, "sandbox status not applied");
                 return;
             }
