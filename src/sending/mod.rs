@@ -12,7 +12,6 @@ use entity::{
     conversation::ConversationStatus,
     message::{self, MessageDirection, MessageStatus},
     new_id, send_attempt,
-    send_attempt::SendAttemptState,
     sender::{self, SenderStatus},
 };
 use sea_orm::{
@@ -33,6 +32,7 @@ use crate::{
     },
     error::{AppError, ErrorCode},
     events::{Event, EventBus, UnitOfWork},
+    send_queue::{self, NewAttempt},
 };
 
 /// Which of the workspace's senders a send goes from.
@@ -231,14 +231,7 @@ async fn replay(
         return Ok(None);
     };
     if attempt.created_at < Utc::now() - retention {
-        send_attempt::Entity::update_many()
-            .col_expr(
-                send_attempt::Column::IdempotencyKey,
-                sea_orm::sea_query::Expr::value(Option::<String>::None),
-            )
-            .filter(send_attempt::Column::Id.eq(attempt.id))
-            .exec(db)
-            .await?;
+        send_queue::release_key(db, attempt.id).await?;
         return Ok(None);
     }
     if attempt.request_hash.as_deref() != Some(hash) {
@@ -424,34 +417,23 @@ async fn queue(db: &DatabaseConnection, bus: &EventBus, q: Queued<'_>) -> Result
     }
     .insert(uow.txn())
     .await?;
-    let attempt = send_attempt::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace_id),
-        message_id: Set(message.id),
-        sender_id: Set(q.sender.id),
-        api_key_id: Set(q.author.api_key_id),
-        member_id: Set(q.author.member_id),
-        state: Set(SendAttemptState::Queued),
-        idempotency_key: Set(q.key.map(|key| key.as_str().to_owned())),
-        request_hash: Set(Some(q.hash.to_owned())),
-        lease_owner: Set(None),
-        lease_expires_at: Set(None),
-        attempts: Set(0),
-        next_attempt_at: Set(next_attempt_at),
-        wamid: Set(None),
-        wa_id: Set(None),
-        error_code: Set(None),
-        error_message: Set(None),
-        contact_created: Set(contact_created),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(uow.txn())
-    .await
-    .map_err(|error| match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) if q.key.is_some() => QueueError::KeyTaken,
-        _ => error.into(),
-    })?;
+    let new = NewAttempt {
+        workspace_id,
+        message_id: message.id,
+        sender_id: q.sender.id,
+        api_key_id: q.author.api_key_id,
+        member_id: q.author.member_id,
+        idempotency_key: q.key.map(|key| key.as_str().to_owned()),
+        request_hash: Some(q.hash.to_owned()),
+        next_attempt_at,
+        contact_created,
+    };
+    let attempt = send_queue::insert(uow.txn(), new, now)
+        .await
+        .map_err(|error| match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) if q.key.is_some() => QueueError::KeyTaken,
+            _ => error.into(),
+        })?;
 
     let mut touched: conversation::ActiveModel = conversation.into();
     touched.last_outbound_at = Set(Some(now));

@@ -14,16 +14,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{
-    receive::Reply,
-    status::{
-        StatusUpdate, apply_status, resolve_unknown_delivery, status_applied, write_statuses,
-    },
-};
+use super::receive::Reply;
 use crate::{
     config::Config,
     error::AppError,
     events::{EventBus, UnitOfWork},
+    message_status::{StatusUpdate, apply_status, lock_messages, status_applied, write_statuses},
+    send_queue::settle_unknown,
     whatsapp::{
         client::{MetaError, SendFailure},
         errors::{Decision, decide},
@@ -257,7 +254,7 @@ impl Applied {
         }
         senders.sort_unstable();
         senders.dedup();
-        for message in super::status::lock_messages(uow.txn(), senders, wamids).await? {
+        for message in lock_messages(uow.txn(), senders, wamids).await? {
             if let Some(wamid) = message.wamid.clone() {
                 self.locked
                     .insert((message.sender_id, wamid), (message, false));
@@ -377,7 +374,7 @@ async fn apply_one_status(
                 .as_str()
                 .and_then(|data| Uuid::parse_str(data).ok())
             {
-                resolve_unknown_delivery(uow, attempt_id, wamid).await?;
+                settle_unknown(uow, attempt_id, wamid).await?;
             }
             apply_status(uow, sender.id, wamid, update).await?
         }

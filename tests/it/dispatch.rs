@@ -414,10 +414,9 @@ async fn a_lost_answer_is_delivery_unknown_and_never_sent_again() {
     let mut uow = parley::events::UnitOfWork::begin(&app.db, &app.events)
         .await
         .unwrap();
-    let resolved =
-        parley::webhooks::status::resolve_unknown_delivery(&mut uow, attempt.id, "wamid.LATE")
-            .await
-            .unwrap();
+    let resolved = parley::send_queue::settle_unknown(&mut uow, attempt.id, "wamid.LATE")
+        .await
+        .unwrap();
     uow.commit().await.unwrap();
     assert!(resolved);
     let attempt = send_attempt::Entity::find_by_id(attempt.id)

@@ -1,17 +1,21 @@
-//! Applying a delivery status to a message. Statuses arrive duplicated and out of order, so they
-//! only ever move a message forward: PENDING → SENT → DELIVERED → READ, with FAILED terminal for
-//! PENDING and SENT. A late status that cannot move the message still records its time.
+//! A message's status, and the rules it moves by. Statuses arrive duplicated and out of order,
+//! so they only ever move a message forward: PENDING → SENT → DELIVERED → READ, with FAILED
+//! terminal for PENDING and SENT. A late status that cannot move the message still records its
+//! time. An outbound message also moves with its send: it gets its wamid when WhatsApp takes it,
+//! fails when the send fails, and keeps PENDING (with the error) when its delivery is unknown.
+//!
+//! Webhooks, the dispatcher and the sandbox all change statuses through here; this module does
+//! not touch send attempts (`crate::send_queue` does) and knows nothing of where a status came
+//! from.
 
 use chrono::{DateTime, Utc};
-use entity::{
-    message::{self, MessageStatus},
-    send_attempt::{self, SendAttemptState},
-};
+use entity::message::{self, MessageStatus};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{Set, Unchanged},
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::OnConflict,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
 
@@ -187,72 +191,85 @@ pub async fn write_statuses(
     Ok(())
 }
 
-/// A send attempt that ended `delivery_unknown` is resolved by any sign that Meta has the message:
-/// it becomes ACCEPTED with the wamid.
-pub async fn resolve_unknown_delivery(
-    uow: &mut UnitOfWork<'_>,
-    attempt_id: Uuid,
+/// Records that WhatsApp took the message `id` under `wamid`; its status moves with the statuses
+/// WhatsApp reports.
+pub async fn accepted(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
     wamid: &str,
-) -> Result<bool, AppError> {
-    let now = Utc::now();
-    let resolved = send_attempt::Entity::update_many()
-        .col_expr(
-            send_attempt::Column::State,
-            sea_orm::sea_query::Expr::value(SendAttemptState::Accepted),
-        )
-        .col_expr(
-            send_attempt::Column::Wamid,
-            sea_orm::sea_query::Expr::value(wamid),
-        )
-        .col_expr(
-            send_attempt::Column::ErrorCode,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            send_attempt::Column::ErrorMessage,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            send_attempt::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(send_attempt::Column::Id.eq(attempt_id))
-        .filter(send_attempt::Column::State.eq(SendAttemptState::Failed))
-        .filter(send_attempt::Column::ErrorCode.eq(ErrorCode::DeliveryUnknown.as_str()))
-        .exec(uow.txn())
-        .await?;
-    if resolved.rows_affected == 0 {
-        return Ok(false);
-    }
-    let Some(attempt) = send_attempt::Entity::find_by_id(attempt_id)
-        .one(uow.txn())
-        .await?
-    else {
-        return Ok(false);
-    };
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     message::Entity::update_many()
-        .col_expr(
-            message::Column::Wamid,
-            sea_orm::sea_query::Expr::value(wamid),
-        )
+        .col_expr(message::Column::UpdatedAt, Expr::value(now))
+        .col_expr(message::Column::Wamid, Expr::value(wamid))
+        .filter(message::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Records that the message `id` may or may not have reached WhatsApp: it stays PENDING, so that
+/// a status can still move it, with the `delivery_unknown` error until one does.
+pub async fn delivery_unknown(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    message::Entity::update_many()
+        .col_expr(message::Column::UpdatedAt, Expr::value(now))
         .col_expr(
             message::Column::ErrorCode,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
+            Expr::value(ErrorCode::DeliveryUnknown.as_str()),
+        )
+        .col_expr(message::Column::ErrorMessage, Expr::value(text))
+        .filter(message::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Records that WhatsApp has the message `id` after all (its send ended `delivery_unknown`):
+/// it gets its wamid, and loses the error.
+pub async fn accepted_after_all(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+    wamid: &str,
+) -> Result<(), DbErr> {
+    message::Entity::update_many()
+        .col_expr(message::Column::Wamid, Expr::value(wamid))
+        .col_expr(
+            message::Column::ErrorCode,
+            Expr::value(Option::<String>::None),
         )
         .col_expr(
             message::Column::ErrorMessage,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
+            Expr::value(Option::<String>::None),
         )
-        .filter(message::Column::Id.eq(attempt.message_id))
-        .exec(uow.txn())
+        .filter(message::Column::Id.eq(id))
+        .exec(txn)
         .await?;
-    let event = Event::SendAttemptUpdated {
-        workspace_id: attempt.workspace_id,
-        send_attempt_id: attempt.id,
-        state: SendAttemptState::Accepted,
-    };
-    uow.add(event);
-    Ok(true)
+    Ok(())
+}
+
+/// The message `id` failed to send: FAILED at `now`, with the contract's `code` and `text`.
+pub async fn failed(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+    code: ErrorCode,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    message::Entity::update_many()
+        .col_expr(message::Column::UpdatedAt, Expr::value(now))
+        .col_expr(message::Column::Status, Expr::value(MessageStatus::Failed))
+        .col_expr(message::Column::FailedAt, Expr::value(now))
+        .col_expr(message::Column::ErrorCode, Expr::value(code.as_str()))
+        .col_expr(message::Column::ErrorMessage, Expr::value(text))
+        .filter(message::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
