@@ -1,15 +1,16 @@
 //! Contacts as the CRM sees them: finding them (by phone, by a search, by tag) and changing what
 //! the CRM owns — the name, tags and custom attributes. Sends and inbound messages create
-//! contacts too (`sending::find_or_create_contact`); everything here converges on the same row
-//! per (workspace, phone).
+//! contacts too, through [`find_or_create_contact`]; everything converges on the same row per
+//! (workspace, phone).
 
 use chrono::Utc;
-use entity::{WorkspaceScoped, contact};
+use entity::{WorkspaceScoped, contact, new_id};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QuerySelect, Select,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict},
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -19,8 +20,8 @@ use crate::{
     db,
     domain::Phone,
     error::{AppError, ErrorCode},
-    events::{EventBus, UnitOfWork},
-    sending::{find_or_create_contact, phone_error},
+    events::{Event, EventBus, UnitOfWork},
+    sending::phone_error,
 };
 
 const MAX_TAG_LEN: usize = 64;
@@ -196,6 +197,48 @@ pub struct ContactChanges {
     pub tags: Option<Vec<String>>,
     /// Merged into the attributes (JSON merge patch: a null removes its key).
     pub attributes: Option<Value>,
+}
+
+/// The workspace's contact for the number (digits), created — named `name` — if there is none.
+/// Concurrent first messages to or from one number converge on one row through the unique
+/// (workspace, phone) constraint. Returns whether this call created it.
+pub async fn find_or_create_contact(
+    uow: &mut UnitOfWork<'_>,
+    workspace_id: Uuid,
+    phone: &str,
+    name: Option<String>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(contact::Model, bool), DbErr> {
+    let inserted = contact::Entity::insert(contact::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(workspace_id),
+        phone: Set(phone.to_owned()),
+        wa_id: Set(None),
+        name: Set(name),
+        tags: Set(serde_json::json!([])),
+        attributes: Set(serde_json::json!({})),
+        last_message_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([contact::Column::WorkspaceId, contact::Column::Phone])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(uow.txn())
+    .await?;
+    let contact = contact::Entity::find_in_workspace(workspace_id)
+        .filter(contact::Column::Phone.eq(phone))
+        .one(uow.txn())
+        .await?
+        .ok_or(DbErr::RecordNotFound("contact just upserted".into()))?;
+    if inserted == 1 {
+        uow.add(Event::ContactCreated {
+            contact: contact.clone(),
+        });
+    }
+    Ok((contact, inserted == 1))
 }
 
 /// Finds or creates the contact for `phone` and applies `changes`; returns whether it was

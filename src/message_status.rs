@@ -14,7 +14,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{Set, Unchanged},
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, UpdateMany,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -199,10 +199,8 @@ pub async fn accepted(
     wamid: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    message::Entity::update_many()
-        .col_expr(message::Column::UpdatedAt, Expr::value(now))
+    touch(id, now)
         .col_expr(message::Column::Wamid, Expr::value(wamid))
-        .filter(message::Column::Id.eq(id))
         .exec(txn)
         .await?;
     Ok(())
@@ -216,14 +214,7 @@ pub async fn delivery_unknown(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    message::Entity::update_many()
-        .col_expr(message::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            message::Column::ErrorCode,
-            Expr::value(ErrorCode::DeliveryUnknown.as_str()),
-        )
-        .col_expr(message::Column::ErrorMessage, Expr::value(text))
-        .filter(message::Column::Id.eq(id))
+    with_error(touch(id, now), ErrorCode::DeliveryUnknown.as_str(), text)
         .exec(txn)
         .await?;
     Ok(())
@@ -236,17 +227,10 @@ pub async fn accepted_after_all(
     id: Uuid,
     wamid: &str,
 ) -> Result<(), DbErr> {
-    message::Entity::update_many()
+    let update = message::Entity::update_many()
         .col_expr(message::Column::Wamid, Expr::value(wamid))
-        .col_expr(
-            message::Column::ErrorCode,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            message::Column::ErrorMessage,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(message::Column::Id.eq(id))
+        .filter(message::Column::Id.eq(id));
+    with_error(update, None::<&str>, None::<&str>)
         .exec(txn)
         .await?;
     Ok(())
@@ -260,16 +244,29 @@ pub async fn failed(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    let update = touch(id, now)
+        .col_expr(message::Column::Status, Expr::value(MessageStatus::Failed))
+        .col_expr(message::Column::FailedAt, Expr::value(now));
+    with_error(update, code.as_str(), text).exec(txn).await?;
+    Ok(())
+}
+
+/// An update of the message `id`, changed at `now`.
+fn touch(id: Uuid, now: DateTime<Utc>) -> UpdateMany<message::Entity> {
     message::Entity::update_many()
         .col_expr(message::Column::UpdatedAt, Expr::value(now))
-        .col_expr(message::Column::Status, Expr::value(MessageStatus::Failed))
-        .col_expr(message::Column::FailedAt, Expr::value(now))
-        .col_expr(message::Column::ErrorCode, Expr::value(code.as_str()))
-        .col_expr(message::Column::ErrorMessage, Expr::value(text))
         .filter(message::Column::Id.eq(id))
-        .exec(txn)
-        .await?;
-    Ok(())
+}
+
+/// `update` setting the message's error (or clearing it, given `None`s).
+fn with_error<T: Into<sea_orm::Value>>(
+    update: UpdateMany<message::Entity>,
+    code: T,
+    text: T,
+) -> UpdateMany<message::Entity> {
+    update
+        .col_expr(message::Column::ErrorCode, Expr::value(code))
+        .col_expr(message::Column::ErrorMessage, Expr::value(text))
 }
 
 #[cfg(test)]

@@ -190,13 +190,22 @@ pub async fn record_accepted(
     wa_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let update = leased(attempt, worker, now)
+    let update = accepted(leased(attempt, worker, now), wamid)
+        .col_expr(send_attempt::Column::WaId, Expr::value(wa_id));
+    record(uow, update, attempt, SendAttemptState::Accepted).await
+}
+
+/// `update` making an attempt ACCEPTED under `wamid`, without the error it may have had.
+fn accepted(
+    update: UpdateMany<send_attempt::Entity>,
+    wamid: &str,
+) -> UpdateMany<send_attempt::Entity> {
+    update
         .col_expr(
             send_attempt::Column::State,
             Expr::value(SendAttemptState::Accepted),
         )
         .col_expr(send_attempt::Column::Wamid, Expr::value(wamid))
-        .col_expr(send_attempt::Column::WaId, Expr::value(wa_id))
         .col_expr(
             send_attempt::Column::ErrorCode,
             Expr::value(Option::<String>::None),
@@ -204,8 +213,7 @@ pub async fn record_accepted(
         .col_expr(
             send_attempt::Column::ErrorMessage,
             Expr::value(Option::<String>::None),
-        );
-    record(uow, update, attempt, SendAttemptState::Accepted).await
+        )
 }
 
 /// SENDING under `worker`'s lease → FAILED with the contract's `code`; `false` if the lease was
@@ -304,20 +312,7 @@ pub async fn settle_unknown(
     attempt_id: Uuid,
     wamid: &str,
 ) -> Result<bool, DbErr> {
-    let settled_now = send_attempt::Entity::update_many()
-        .col_expr(
-            send_attempt::Column::State,
-            Expr::value(SendAttemptState::Accepted),
-        )
-        .col_expr(send_attempt::Column::Wamid, Expr::value(wamid))
-        .col_expr(
-            send_attempt::Column::ErrorCode,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            send_attempt::Column::ErrorMessage,
-            Expr::value(Option::<String>::None),
-        )
+    let settled_now = accepted(send_attempt::Entity::update_many(), wamid)
         .col_expr(send_attempt::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(send_attempt::Column::Id.eq(attempt_id))
         .filter(send_attempt::Column::State.eq(SendAttemptState::Failed))

@@ -9,14 +9,13 @@ mod limits;
 use chrono::{Duration, Utc};
 use entity::{
     WorkspaceScoped, contact, conversation,
-    conversation::ConversationStatus,
     message::{self, MessageDirection, MessageStatus},
     new_id, send_attempt,
     sender::{self, SenderStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, SqlErr, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, SqlErr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -27,6 +26,8 @@ use crate::{
     accounts::parse_name,
     auth::{Principal, Scope},
     config::Config,
+    contacts::find_or_create_contact,
+    conversations::find_or_create_conversation,
     domain::{
         ContentError, ContentErrorKind, ContentInput, MessageContent, Phone, phone::PhoneError,
     },
@@ -454,94 +455,4 @@ async fn queue(db: &DatabaseConnection, bus: &EventBus, q: Queued<'_>) -> Result
         sender: q.sender.clone(),
         contact_created,
     })
-}
-
-/// The workspace's contact for the number (digits), created — named `name` — if there is none.
-/// Concurrent first messages to or from one number converge on one row through the unique
-/// (workspace, phone) constraint. Returns whether this call created it.
-pub(crate) async fn find_or_create_contact(
-    uow: &mut UnitOfWork<'_>,
-    workspace_id: Uuid,
-    phone: &str,
-    name: Option<String>,
-    now: chrono::DateTime<Utc>,
-) -> Result<(contact::Model, bool), DbErr> {
-    let inserted = contact::Entity::insert(contact::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace_id),
-        phone: Set(phone.to_owned()),
-        wa_id: Set(None),
-        name: Set(name),
-        tags: Set(serde_json::json!([])),
-        attributes: Set(serde_json::json!({})),
-        last_message_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([contact::Column::WorkspaceId, contact::Column::Phone])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(uow.txn())
-    .await?;
-    let contact = contact::Entity::find_in_workspace(workspace_id)
-        .filter(contact::Column::Phone.eq(phone))
-        .one(uow.txn())
-        .await?
-        .ok_or(DbErr::RecordNotFound("contact just upserted".into()))?;
-    if inserted == 1 {
-        uow.add(Event::ContactCreated {
-            contact: contact.clone(),
-        });
-    }
-    Ok((contact, inserted == 1))
-}
-
-/// The open conversation of this sender and contact, opened if there is none; the partial unique
-/// index on open conversations makes concurrent messages converge on one.
-pub(crate) async fn find_or_create_conversation(
-    uow: &mut UnitOfWork<'_>,
-    workspace_id: Uuid,
-    sender_id: Uuid,
-    contact_id: Uuid,
-    now: chrono::DateTime<Utc>,
-) -> Result<conversation::Model, DbErr> {
-    let open = || {
-        conversation::Entity::find_in_workspace(workspace_id)
-            .filter(conversation::Column::SenderId.eq(sender_id))
-            .filter(conversation::Column::ContactId.eq(contact_id))
-            .filter(conversation::Column::Status.eq(ConversationStatus::Open))
-    };
-    if let Some(conversation) = open().one(uow.txn()).await? {
-        return Ok(conversation);
-    }
-    let opened = conversation::Entity::insert(conversation::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace_id),
-        sender_id: Set(sender_id),
-        contact_id: Set(contact_id),
-        status: Set(ConversationStatus::Open),
-        assigned_member_id: Set(None),
-        last_inbound_at: Set(None),
-        last_outbound_at: Set(None),
-        last_message_at: Set(now),
-        last_message_id: Set(None),
-        unread_count: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict(OnConflict::new().do_nothing().to_owned())
-    .exec_without_returning(uow.txn())
-    .await?;
-    let conversation = open()
-        .one(uow.txn())
-        .await?
-        .ok_or(DbErr::RecordNotFound("conversation just opened".into()))?;
-    if opened == 1 {
-        uow.add(Event::ConversationCreated {
-            conversation: conversation.clone(),
-        });
-    }
-    Ok(conversation)
 }

@@ -20,10 +20,11 @@ use super::{apply::Applied, inbound::parse_inbound};
 use crate::{
     auto_reply::{self, Inbound},
     config::Config,
+    contacts::find_or_create_contact,
+    conversations::find_or_create_conversation,
     domain::Phone,
     error::AppError,
     events::{Event, EventBus, UnitOfWork},
-    sending::{find_or_create_contact, find_or_create_conversation},
 };
 
 /// Longest profile name kept.
