@@ -3,25 +3,28 @@
 //! that any number of dispatchers in any number of processes can share the queue:
 //!
 //! ```text
-//!   insert ──► QUEUED ──claim──► SENDING ──accepted──► ACCEPTED
-//!                ▲                │  │ │                  ▲
-//!                └────retry───────┘  │ └─failed──► FAILED │
-//!                                    │                    │
-//!                                    └─expire─► FAILED ───┘ settle_unknown
-//!                                         (delivery_unknown)
+//!                           insert ──► QUEUED
+//!   QUEUED                  ──claim_due──────► SENDING       (due, under a lease)
+//!   SENDING                 ──record_accepted► ACCEPTED
+//!   SENDING                 ──record_failed──► FAILED        (delivery_unknown if Meta may have it)
+//!   SENDING                 ──record_retry───► QUEUED        (due again later)
+//!   SENDING                 ──expire_leases──► FAILED delivery_unknown
+//!   FAILED delivery_unknown ──settle_unknown─► ACCEPTED
 //! ```
-//! - [`insert`]: QUEUED, in the transaction that writes its message (see `crate::sending`);
-//! - [`claim_due`]: QUEUED and due → SENDING under a lease (a worker, until a deadline) — one
-//!   statement, `FOR UPDATE SKIP LOCKED` on Postgres, the single writer on SQLite;
-//! - [`record_accepted`], [`record_failed`], [`record_retry`]: SENDING, still under the same
-//!   lease → ACCEPTED | FAILED | QUEUED again (a failure may itself be `delivery_unknown`);
-//! - [`expire_leases`]: SENDING past its lease → FAILED `delivery_unknown` (whoever held it may
-//!   have reached Meta, so it is never sent again);
-//! - [`settle_unknown`]: FAILED `delivery_unknown` → ACCEPTED, on any sign that Meta has it.
+//! - [`insert`]: in the transaction that writes its message (see `crate::sending`);
+//! - [`claim_due`]: a lease is a worker and a deadline — one statement, `FOR UPDATE SKIP LOCKED`
+//!   on Postgres, the single writer on SQLite;
+//! - `record_*`: only while the attempt is still SENDING under the same lease; a lease lost in
+//!   between leaves the attempt as it is;
+//! - [`expire_leases`]: whoever held the lease may have reached Meta, so the attempt is never
+//!   sent again;
+//! - [`settle_unknown`]: on any sign that Meta has the message (a status for it, or the answer
+//!   that came back after the lease ended).
 //!
-//! Settling transitions (and expiry) add `SendAttemptUpdated` to the unit of work; the message's
-//! side of a transition is `crate::message_status`'s. This module makes no request to WhatsApp
-//! and decides nothing about retries: `crate::dispatch` does.
+//! Every transition but insert and claim adds `SendAttemptUpdated` to the unit of work (a new
+//! send is announced by `crate::sending`, in this process only); the message's side of a
+//! transition is `crate::message_status`'s. This module makes no request to WhatsApp and decides
+//! nothing about retries: `crate::dispatch` does.
 
 use chrono::{DateTime, Utc};
 use entity::{

@@ -55,6 +55,8 @@ const CAPACITY: usize = 4096;
 /// The Postgres channel events travel on between processes.
 const CHANNEL: &str = "parley_events";
 
+/// Something that happened in a workspace: the one type subscribers and outbound webhooks hear
+/// about, each kind an [`EventKind`]. As serialised, it is the log's payload and `NOTIFY`'s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Event {
