@@ -1,15 +1,16 @@
 //! Contacts as the CRM sees them: finding them (by phone, by a search, by tag) and changing what
 //! the CRM owns — the name, tags and custom attributes. Sends and inbound messages create
-//! contacts too (`sending::find_or_create_contact`); everything here converges on the same row
-//! per (workspace, phone).
+//! contacts too, through [`find_or_create_contact`]; everything converges on the same row per
+//! (workspace, phone).
 
 use chrono::Utc;
-use entity::{WorkspaceScoped, contact};
+use entity::{WorkspaceScoped, contact, new_id};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QuerySelect, Select,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict},
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -18,7 +19,8 @@ use crate::{
     db,
     domain::{Name, Phone},
     error::{AppError, ErrorCode},
-    sending::{find_or_create_contact, phone_error},
+    events::{Event, EventBus, UnitOfWork},
+    sending::phone_error,
 };
 
 const MAX_TAG_LEN: usize = 64;
@@ -196,10 +198,53 @@ pub struct ContactChanges {
     pub attributes: Option<Value>,
 }
 
+/// The workspace's contact for the number (digits), created — named `name` — if there is none.
+/// Concurrent first messages to or from one number converge on one row through the unique
+/// (workspace, phone) constraint. Returns whether this call created it.
+pub async fn find_or_create_contact(
+    uow: &mut UnitOfWork<'_>,
+    workspace_id: Uuid,
+    phone: &str,
+    name: Option<String>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(contact::Model, bool), DbErr> {
+    let inserted = contact::Entity::insert(contact::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(workspace_id),
+        phone: Set(phone.to_owned()),
+        wa_id: Set(None),
+        name: Set(name),
+        tags: Set(serde_json::json!([])),
+        attributes: Set(serde_json::json!({})),
+        last_message_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([contact::Column::WorkspaceId, contact::Column::Phone])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(uow.txn())
+    .await?;
+    let contact = contact::Entity::find_in_workspace(workspace_id)
+        .filter(contact::Column::Phone.eq(phone))
+        .one(uow.txn())
+        .await?
+        .ok_or(DbErr::RecordNotFound("contact just upserted".into()))?;
+    if inserted == 1 {
+        uow.add(Event::ContactCreated {
+            contact: contact.clone(),
+        });
+    }
+    Ok((contact, inserted == 1))
+}
+
 /// Finds or creates the contact for `phone` and applies `changes`; returns whether it was
 /// created.
 pub async fn upsert(
     db: &DatabaseConnection,
+    bus: &EventBus,
     workspace_id: Uuid,
     phone: &str,
     changes: ContactChanges,
@@ -225,12 +270,12 @@ pub async fn upsert(
     }
 
     let now = Utc::now();
-    let txn = db::begin_write(db).await?;
+    let mut uow = UnitOfWork::begin(db, bus).await?;
     let (contact, created) =
-        find_or_create_contact(&txn, workspace_id, phone.digits(), None, now).await?;
+        find_or_create_contact(&mut uow, workspace_id, phone.digits(), None, now).await?;
     // Locked (on Postgres; SQLite's write transaction already excludes every other writer) so
     // that concurrent changes to its tags or attributes never lose one another.
-    let contact = lock(&txn, workspace_id, contact.id).await?;
+    let contact = lock(uow.txn(), workspace_id, contact.id).await?;
     let mut attributes = contact.attributes.clone();
     if let Some(patch) = changes.attributes {
         merge_patch(&mut attributes, patch);
@@ -245,8 +290,8 @@ pub async fn upsert(
     }
     row.attributes = Set(attributes);
     row.updated_at = Set(now);
-    let contact = row.update(&txn).await?;
-    txn.commit().await?;
+    let contact = row.update(uow.txn()).await?;
+    uow.commit().await?;
     Ok((contact, created))
 }
 

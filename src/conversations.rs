@@ -1,13 +1,21 @@
 //! What the CRM does to a conversation: mark it read, close or reopen it, assign it to a member.
 //! Each change is one UPDATE scoped to the caller's workspace; a conversation of another workspace
-//! is `not_found`, exactly like a missing one.
+//! is `not_found`, exactly like a missing one. Sends and inbound messages open conversations
+//! through [`find_or_create_conversation`].
 
 use chrono::Utc;
-use entity::{WorkspaceScoped, conversation, conversation::ConversationStatus, member};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr, sea_query::Expr};
+use entity::{WorkspaceScoped, conversation, conversation::ConversationStatus, member, new_id};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr,
+    sea_query::{Expr, OnConflict},
+};
 use uuid::Uuid;
 
-use crate::error::{AppError, ErrorCode};
+use crate::{
+    error::{AppError, ErrorCode},
+    events::{Event, UnitOfWork},
+};
 
 fn not_found() -> AppError {
     AppError::not_found("conversation")
@@ -94,4 +102,52 @@ pub async fn assign(
         Expr::value(member_id),
     );
     update(db, workspace_id, id, change).await
+}
+
+/// The open conversation of this sender and contact, opened if there is none; the partial unique
+/// index on open conversations makes concurrent messages converge on one.
+pub async fn find_or_create_conversation(
+    uow: &mut UnitOfWork<'_>,
+    workspace_id: Uuid,
+    sender_id: Uuid,
+    contact_id: Uuid,
+    now: chrono::DateTime<Utc>,
+) -> Result<conversation::Model, DbErr> {
+    let open = || {
+        conversation::Entity::find_in_workspace(workspace_id)
+            .filter(conversation::Column::SenderId.eq(sender_id))
+            .filter(conversation::Column::ContactId.eq(contact_id))
+            .filter(conversation::Column::Status.eq(ConversationStatus::Open))
+    };
+    if let Some(conversation) = open().one(uow.txn()).await? {
+        return Ok(conversation);
+    }
+    let opened = conversation::Entity::insert(conversation::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(workspace_id),
+        sender_id: Set(sender_id),
+        contact_id: Set(contact_id),
+        status: Set(ConversationStatus::Open),
+        assigned_member_id: Set(None),
+        last_inbound_at: Set(None),
+        last_outbound_at: Set(None),
+        last_message_at: Set(now),
+        last_message_id: Set(None),
+        unread_count: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(OnConflict::new().do_nothing().to_owned())
+    .exec_without_returning(uow.txn())
+    .await?;
+    let conversation = open()
+        .one(uow.txn())
+        .await?
+        .ok_or(DbErr::RecordNotFound("conversation just opened".into()))?;
+    if opened == 1 {
+        uow.add(Event::ConversationCreated {
+            conversation: conversation.clone(),
+        });
+    }
+    Ok(conversation)
 }

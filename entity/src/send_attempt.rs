@@ -32,8 +32,10 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
-/// QUEUED → SENDING → ACCEPTED | FAILED, or SENDING → QUEUED for a retry; each transition is one
-/// UPDATE guarded by the expected previous state.
+/// QUEUED → SENDING → ACCEPTED | FAILED (a failure, a lost lease: `delivery_unknown`), or
+/// SENDING → QUEUED for a retry, and FAILED `delivery_unknown` → ACCEPTED once Meta shows it has
+/// the message; each transition is one UPDATE guarded by the expected previous state (all of them
+/// in `parley::send_queue`).
 #[derive(
     Copy,
     Clone,

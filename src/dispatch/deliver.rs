@@ -6,32 +6,28 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    contact, message,
-    message::MessageStatus,
-    send_attempt::{self, SendAttemptState},
+    contact, message, send_attempt,
     sender::{self, SenderKind, SenderStatus},
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    sea_query::{Expr, ExprTrait},
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
+use uuid::Uuid;
 
 use tokio::sync::Semaphore;
 
 use super::{
     Dispatcher,
     pair_rate::{self, PairSlot},
+    sandbox,
 };
 use crate::{
     domain::MessageContent,
     error::{AppError, ErrorCode},
-    events::Event,
-    ratelimit,
-    webhooks::status::resolve_unknown_delivery,
+    events::UnitOfWork,
+    message_status, ratelimit, send_queue,
     whatsapp::{
         client::{Accepted, SendFailure},
         errors::{self, Decision},
-        sandbox,
+        sandbox::accept,
     },
 };
 
@@ -176,7 +172,7 @@ impl Dispatcher {
         }
 
         if sender.kind == SenderKind::Sandbox {
-            return Ok(match sandbox::accept(&contact.phone) {
+            return Ok(match accept(&contact.phone) {
                 Ok(wamid) => Outcome::Accepted {
                     accepted: Accepted {
                         wamid,
@@ -258,105 +254,64 @@ impl Dispatcher {
         }
     }
 
-    /// Writes the outcome, guarded by the attempt still being ours and SENDING.
+    /// Writes the outcome through the send queue's transitions, guarded by the attempt still
+    /// being ours and SENDING, with its message's side in the same unit of work.
     async fn record(
         &self,
         attempt: &send_attempt::Model,
         outcome: &Outcome,
     ) -> Result<(), AppError> {
         let now = Utc::now();
-        let mut update = send_attempt::Entity::update_many()
-            .col_expr(
-                send_attempt::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                send_attempt::Column::LeaseExpiresAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(send_attempt::Column::UpdatedAt, Expr::value(now))
-            .filter(send_attempt::Column::Id.eq(attempt.id))
-            .filter(send_attempt::Column::State.eq(SendAttemptState::Sending))
-            .filter(send_attempt::Column::LeaseOwner.eq(self.worker.clone()));
-        let new_state = match outcome {
+        let worker = &self.worker;
+        let mut uow = UnitOfWork::begin(&self.db, &self.bus).await?;
+        let recorded = match outcome {
             Outcome::Accepted { accepted, .. } => {
-                update = update
-                    .col_expr(
-                        send_attempt::Column::State,
-                        Expr::value(SendAttemptState::Accepted),
-                    )
-                    .col_expr(
-                        send_attempt::Column::Wamid,
-                        Expr::value(accepted.wamid.clone()),
-                    )
-                    .col_expr(
-                        send_attempt::Column::WaId,
-                        Expr::value(accepted.wa_id.clone()),
-                    )
-                    .col_expr(
-                        send_attempt::Column::ErrorCode,
-                        Expr::value(Option::<String>::None),
-                    )
-                    .col_expr(
-                        send_attempt::Column::ErrorMessage,
-                        Expr::value(Option::<String>::None),
-                    );
-                SendAttemptState::Accepted
+                let (wamid, wa_id) = (&accepted.wamid, accepted.wa_id.as_deref());
+                let recorded =
+                    send_queue::record_accepted(&mut uow, attempt, worker, wamid, wa_id, now)
+                        .await?;
+                if recorded {
+                    message_status::accepted(uow.txn(), attempt.message_id, wamid, now).await?;
+                    if let Some(wa_id) = wa_id {
+                        learn_wa_id(uow.txn(), attempt.message_id, wa_id).await?;
+                    }
+                }
+                recorded
             }
             Outcome::Retry { at, counts, reason } => {
-                update = update
-                    .col_expr(
-                        send_attempt::Column::State,
-                        Expr::value(SendAttemptState::Queued),
-                    )
-                    .col_expr(send_attempt::Column::NextAttemptAt, Expr::value(*at))
-                    .col_expr(
-                        send_attempt::Column::ErrorMessage,
-                        Expr::value(reason.clone()),
-                    );
-                if !counts {
-                    update = update.col_expr(
-                        send_attempt::Column::Attempts,
-                        Expr::col(send_attempt::Column::Attempts).sub(1),
-                    );
+                send_queue::record_retry(&mut uow, attempt, worker, *at, *counts, reason, now)
+                    .await?
+            }
+            Outcome::Failed {
+                code,
+                message: text,
+                disconnect_sender,
+            } => {
+                let recorded =
+                    send_queue::record_failed(&mut uow, attempt, worker, *code, text, now).await?;
+                if recorded {
+                    let message_id = attempt.message_id;
+                    if *code == ErrorCode::DeliveryUnknown {
+                        message_status::delivery_unknown(uow.txn(), message_id, text, now).await?;
+                    } else {
+                        message_status::failed(uow.txn(), message_id, *code, text, now).await?;
+                        if *disconnect_sender {
+                            disconnect(uow.txn(), attempt.sender_id, text).await?;
+                        }
+                    }
                 }
-                SendAttemptState::Queued
-            }
-            Outcome::Failed { code, message, .. } => {
-                update = update
-                    .col_expr(
-                        send_attempt::Column::State,
-                        Expr::value(SendAttemptState::Failed),
-                    )
-                    .col_expr(send_attempt::Column::ErrorCode, Expr::value(code.as_str()))
-                    .col_expr(
-                        send_attempt::Column::ErrorMessage,
-                        Expr::value(message.clone()),
-                    );
-                SendAttemptState::Failed
+                recorded
             }
         };
-        let txn = crate::db::begin_write(&self.db).await?;
-        let recorded = update.exec(&txn).await?.rows_affected == 1;
-        let event = if recorded {
-            self.record_message(&txn, attempt, outcome, now).await?;
-            let event = Event::SendAttemptUpdated {
-                workspace_id: attempt.workspace_id,
-                send_attempt_id: attempt.id,
-                state: new_state,
-            };
-            Some(self.bus.record(&txn, event).await?)
-        } else {
-            None
-        };
-        txn.commit().await?;
-        self.bus.committed(event);
+        uow.commit().await?;
 
         if !recorded {
             // The lease was lost (expired as `delivery_unknown` meanwhile). What we learnt still
             // settles it when Meta accepted.
             if let Outcome::Accepted { accepted, .. } = outcome {
-                resolve_unknown_delivery(&self.db, &self.bus, attempt.id, &accepted.wamid).await?;
+                let mut uow = UnitOfWork::begin(&self.db, &self.bus).await?;
+                send_queue::settle_unknown(&mut uow, attempt.id, &accepted.wamid).await?;
+                uow.commit().await?;
             }
             return Ok(());
         }
@@ -375,80 +330,43 @@ impl Dispatcher {
         }
         Ok(())
     }
+}
 
-    /// The message (and sender) side of an outcome, in the attempt's transaction.
-    async fn record_message(
-        &self,
-        txn: &impl ConnectionTrait,
-        attempt: &send_attempt::Model,
-        outcome: &Outcome,
-        now: DateTime<Utc>,
-    ) -> Result<(), DbErr> {
-        let message = message::Entity::update_many()
-            .col_expr(message::Column::UpdatedAt, Expr::value(now))
-            .filter(message::Column::Id.eq(attempt.message_id));
-        match outcome {
-            Outcome::Accepted { accepted, .. } => {
-                message
-                    .col_expr(message::Column::Wamid, Expr::value(accepted.wamid.clone()))
-                    .exec(txn)
-                    .await?;
-                if let Some(wa_id) = &accepted.wa_id {
-                    let contact_id = message::Entity::find_by_id(attempt.message_id)
-                        .one(txn)
-                        .await?
-                        .map(|message| message.contact_id);
-                    contact::Entity::update_many()
-                        .col_expr(contact::Column::WaId, Expr::value(wa_id.clone()))
-                        .filter(contact::Column::Id.eq(contact_id))
-                        .filter(contact::Column::WaId.is_null())
-                        .exec(txn)
-                        .await?;
-                }
-            }
-            Outcome::Retry { .. } => {}
-            // Meta may have the message: it stays PENDING, so that a status can still move it.
-            Outcome::Failed {
-                code: ErrorCode::DeliveryUnknown,
-                message: text,
-                ..
-            } => {
-                message
-                    .col_expr(
-                        message::Column::ErrorCode,
-                        Expr::value(ErrorCode::DeliveryUnknown.as_str()),
-                    )
-                    .col_expr(message::Column::ErrorMessage, Expr::value(text.clone()))
-                    .exec(txn)
-                    .await?;
-            }
-            Outcome::Failed {
-                code,
-                message: text,
-                disconnect_sender,
-            } => {
-                message
-                    .col_expr(message::Column::Status, Expr::value(MessageStatus::Failed))
-                    .col_expr(message::Column::FailedAt, Expr::value(now))
-                    .col_expr(message::Column::ErrorCode, Expr::value(code.as_str()))
-                    .col_expr(message::Column::ErrorMessage, Expr::value(text.clone()))
-                    .exec(txn)
-                    .await?;
-                if *disconnect_sender {
-                    sender::Entity::update_many()
-                        .col_expr(
-                            sender::Column::Status,
-                            Expr::value(SenderStatus::Disconnected),
-                        )
-                        .col_expr(sender::Column::StatusReason, Expr::value(text.clone()))
-                        .filter(sender::Column::Id.eq(attempt.sender_id))
-                        .exec(txn)
-                        .await?;
-                }
-            }
-        }
-        Ok(())
-    }
+/// The contact of the message `message_id` gets WhatsApp's id for it, unless it has one.
+async fn learn_wa_id(
+    txn: &impl ConnectionTrait,
+    message_id: Uuid,
+    wa_id: &str,
+) -> Result<(), DbErr> {
+    let contact_id = message::Entity::find_by_id(message_id)
+        .one(txn)
+        .await?
+        .map(|message| message.contact_id);
+    contact::Entity::update_many()
+        .col_expr(contact::Column::WaId, Expr::value(wa_id))
+        .filter(contact::Column::Id.eq(contact_id))
+        .filter(contact::Column::WaId.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The sender is disconnected, for `reason`, until it is connected again.
+async fn disconnect(
+    txn: &impl ConnectionTrait,
+    sender_id: Uuid,
+    reason: &str,
+) -> Result<(), DbErr> {
+    sender::Entity::update_many()
+        .col_expr(
+            sender::Column::Status,
+            Expr::value(SenderStatus::Disconnected),
+        )
+        .col_expr(sender::Column::StatusReason, Expr::value(reason))
+        .filter(sender::Column::Id.eq(sender_id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// A message's wamid, when it has one.

@@ -1,11 +1,8 @@
-//! The dispatcher: delivers queued send attempts to WhatsApp, exactly as the queue in the
-//! `send_attempts` table says, from any number of processes sharing the database.
-//!
-//! Each state change is one UPDATE guarded by the state it expects:
-//! - claim: QUEUED and due → SENDING under a lease (this worker, until a deadline) — one statement,
-//!   `FOR UPDATE SKIP LOCKED` on Postgres, the single writer on SQLite;
-//! - record: SENDING (still ours) → ACCEPTED | FAILED | QUEUED again for a retry;
-//! - expire: SENDING past its lease → FAILED `delivery_unknown`.
+//! The dispatcher: delivers queued send attempts to WhatsApp, exactly as the send queue
+//! (`crate::send_queue`, which owns every transition of an attempt) says, from any number of
+//! processes sharing the database. This module is the worker loop and the request: it claims due
+//! attempts, expires lost leases, sends (or lets the sandbox answer), and records the outcome
+//! through the queue's transitions.
 //!
 //! At most once: Meta's send has no idempotency key, so an attempt whose request may have reached
 //! Meta (a timeout after sending, a crash while SENDING, a lost lease) is never sent again; it
@@ -13,6 +10,7 @@
 
 mod deliver;
 mod pair_rate;
+mod sandbox;
 
 use std::{
     sync::Arc,
@@ -21,18 +19,15 @@ use std::{
 
 use chrono::Utc;
 use entity::send_attempt::{self, SendAttemptState};
-use sea_orm::{
-    DatabaseConnection, DbErr, EntityTrait, Order,
-    sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query},
-};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{Notify, Semaphore, watch};
 use uuid::Uuid;
 
 use crate::{
     config::Config,
     db::ServerSecrets,
-    error::ErrorCode,
-    events::{Event, EventBus, Item},
+    events::{Event, EventBus, Item, UnitOfWork},
+    send_queue,
     whatsapp::client::CloudApiClient,
 };
 
@@ -151,85 +146,20 @@ impl Dispatcher {
         let _ = pipeline.acquire_many(all).await;
     }
 
-    /// Takes up to `limit` due attempts: QUEUED → SENDING under this worker's lease.
+    /// Takes up to `limit` due attempts under this worker's lease.
     async fn claim(&self, limit: usize) -> Result<Vec<send_attempt::Model>, DbErr> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         let now = Utc::now();
         let lease_until = now + chrono::Duration::milliseconds(self.lease_ms());
-        let due = Query::select()
-            .column(send_attempt::Column::Id)
-            .from(send_attempt::Entity)
-            .and_where(Expr::col(send_attempt::Column::State).eq(SendAttemptState::Queued))
-            .and_where(Expr::col(send_attempt::Column::NextAttemptAt).lte(now))
-            .order_by(send_attempt::Column::NextAttemptAt, Order::Asc)
-            .limit(limit as u64)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .to_owned();
-        let mut claim = Query::update();
-        claim
-            .table(send_attempt::Entity)
-            .value(send_attempt::Column::State, SendAttemptState::Sending)
-            .value(send_attempt::Column::LeaseOwner, self.worker.clone())
-            .value(send_attempt::Column::LeaseExpiresAt, lease_until)
-            .value(
-                send_attempt::Column::Attempts,
-                Expr::col(send_attempt::Column::Attempts).add(1),
-            )
-            .value(send_attempt::Column::UpdatedAt, now)
-            .and_where(Expr::col(send_attempt::Column::Id).in_subquery(due))
-            .and_where(Expr::col(send_attempt::Column::State).eq(SendAttemptState::Queued))
-            .returning_all();
-        let statement = self.db.get_database_backend().build(&claim);
-        send_attempt::Entity::find()
-            .from_raw_sql(statement)
-            .all(&self.db)
-            .await
+        send_queue::claim_due(&self.db, &self.worker, limit, lease_until, now).await
     }
 
-    /// SENDING past its lease → FAILED `delivery_unknown`: whoever held it may have reached Meta.
+    /// Ends the leases that ran out: those attempts' delivery is unknown.
     async fn expire_leases(&self) -> Result<(), DbErr> {
-        let now = Utc::now();
-        let mut expire = Query::update();
-        expire
-            .table(send_attempt::Entity)
-            .value(send_attempt::Column::State, SendAttemptState::Failed)
-            .value(
-                send_attempt::Column::ErrorCode,
-                ErrorCode::DeliveryUnknown.as_str(),
-            )
-            .value(
-                send_attempt::Column::ErrorMessage,
-                "the request may have reached WhatsApp but no answer was recorded; it is not \
-                 sent again, and a status from WhatsApp will resolve it",
-            )
-            .value(send_attempt::Column::LeaseOwner, Option::<String>::None)
-            .value(send_attempt::Column::UpdatedAt, now)
-            .and_where(Expr::col(send_attempt::Column::State).eq(SendAttemptState::Sending))
-            .and_where(Expr::col(send_attempt::Column::LeaseExpiresAt).lt(now))
-            .returning_all();
-        let statement = self.db.get_database_backend().build(&expire);
-        let txn = crate::db::begin_write(&self.db).await?;
-        let mut expired = send_attempt::Entity::find()
-            .from_raw_sql(statement)
-            .all(&txn)
-            .await?;
-        // Workspace rows are locked for their event numbers: always in one order.
-        expired.sort_by_key(|attempt| (attempt.workspace_id, attempt.id));
-        let mut events = Vec::with_capacity(expired.len());
-        for attempt in expired {
+        let mut uow = UnitOfWork::begin(&self.db, &self.bus).await?;
+        for attempt in send_queue::expire_leases(&mut uow, Utc::now()).await? {
             tracing::warn!(send_attempt_id = %attempt.id, "send lease expired: delivery unknown");
-            events.push(Event::SendAttemptUpdated {
-                workspace_id: attempt.workspace_id,
-                send_attempt_id: attempt.id,
-                state: attempt.state,
-            });
         }
-        let events = self.bus.record_all(&txn, events).await?;
-        txn.commit().await?;
-        self.bus.committed(events);
-        Ok(())
+        uow.commit().await
     }
 
     /// The shortest gap between two sends of one pair, or `None` when spacing is off.

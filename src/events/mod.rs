@@ -11,16 +11,23 @@
 //! Transient events (a send queued, an attempt claimed) are broadcast in this process only and
 //! carry no number.
 //!
-//! Recording a durable event also queues it for the workspace's outbound webhook endpoints that
-//! subscribed to it, in the same transaction (`crate::outbound`).
+//! Events are produced in a [`UnitOfWork`] and recorded when it commits. Recording an event also
+//! queues it for the workspace's outbound webhook endpoints that subscribed to its [`EventKind`],
+//! in the same transaction ([`outbox`]); a contact or conversation created is queued there only
+//! (it is not numbered, and subscribers do not hear of it). `crate::outbound` delivers what the
+//! outbox holds.
 
 mod follow;
+mod kind;
 mod listen;
+mod outbox;
+mod unit_of_work;
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use entity::{
+    contact, conversation,
     message::{self, MessageStatus},
     send_attempt::{self, SendAttemptState},
     workspace, workspace_event,
@@ -36,7 +43,9 @@ use tokio::sync::{OnceCell, broadcast};
 use uuid::Uuid;
 
 pub use follow::Follower;
+pub use kind::EventKind;
 pub use listen::listen;
+pub use unit_of_work::UnitOfWork;
 
 use crate::error::AppError;
 
@@ -46,6 +55,8 @@ const CAPACITY: usize = 4096;
 /// The Postgres channel events travel on between processes.
 const CHANNEL: &str = "parley_events";
 
+/// Something that happened in a workspace: the one type subscribers and outbound webhooks hear
+/// about, each kind an [`EventKind`]. As serialised, it is the log's payload and `NOTIFY`'s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Event {
@@ -69,6 +80,12 @@ pub enum Event {
         message_id: Uuid,
         conversation_id: Uuid,
     },
+    /// For outbound webhooks only: never numbered, logged or broadcast.
+    #[serde(skip)]
+    ContactCreated { contact: contact::Model },
+    /// For outbound webhooks only: never numbered, logged or broadcast.
+    #[serde(skip)]
+    ConversationCreated { conversation: conversation::Model },
 }
 
 impl Event {
@@ -77,7 +94,28 @@ impl Event {
             Self::SendAttemptUpdated { workspace_id, .. }
             | Self::MessageStatusChanged { workspace_id, .. }
             | Self::MessageReceived { workspace_id, .. } => *workspace_id,
+            Self::ContactCreated { contact } => contact.workspace_id,
+            Self::ConversationCreated { conversation } => conversation.workspace_id,
         }
+    }
+
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::SendAttemptUpdated { .. } => EventKind::SendAttemptUpdated,
+            Self::MessageStatusChanged { .. } => EventKind::MessageStatusUpdated,
+            Self::MessageReceived { .. } => EventKind::MessageReceived,
+            Self::ContactCreated { .. } => EventKind::ContactCreated,
+            Self::ConversationCreated { .. } => EventKind::ConversationCreated,
+        }
+    }
+
+    /// Whether recording it gives it a number of its workspace's sequence (and a log row, and a
+    /// notification); the others only reach outbound webhooks.
+    fn is_numbered(&self) -> bool {
+        !matches!(
+            self,
+            Self::ContactCreated { .. } | Self::ConversationCreated { .. }
+        )
     }
 }
 
@@ -109,7 +147,9 @@ impl Published {
         let id = match self.event {
             Event::MessageStatusChanged { message_id, .. }
             | Event::MessageReceived { message_id, .. } => message_id,
-            Event::SendAttemptUpdated { .. } => return Ok(None),
+            Event::SendAttemptUpdated { .. }
+            | Event::ContactCreated { .. }
+            | Event::ConversationCreated { .. } => return Ok(None),
         };
         self.message
             .get_or_try_init(|| message::Entity::find_by_id(id).one(db))
@@ -145,7 +185,7 @@ pub enum Item {
 
 /// A durable event recorded in a transaction, to be broadcast once that commits.
 #[must_use = "broadcast it with EventBus::committed after the commit"]
-pub struct Recorded(Arc<Published>);
+struct Recorded(Arc<Published>);
 
 #[derive(Clone)]
 pub struct EventBus {
@@ -181,7 +221,7 @@ impl EventBus {
     }
 
     /// Broadcasts events recorded in a transaction that has committed.
-    pub fn committed(&self, recorded: impl IntoIterator<Item = Recorded>) {
+    fn committed(&self, recorded: impl IntoIterator<Item = Recorded>) {
         for Recorded(published) in recorded {
             let _ = self.sender.send(Item::Event(published));
         }
@@ -191,18 +231,13 @@ impl EventBus {
         self.sender.subscribe()
     }
 
-    /// Records `event` in `txn`: the next number of its workspace's sequence, a row in the log,
-    /// and on Postgres a notification that other processes receive if the transaction commits.
-    /// Taking the number locks the workspace's row until the commit, so record events last.
-    pub async fn record(&self, txn: &DatabaseTransaction, event: Event) -> Result<Recorded, DbErr> {
-        let mut recorded = self.record_all(txn, vec![event]).await?;
-        Ok(recorded.remove(0))
-    }
-
-    /// Records `events` in `txn` as [`record`](Self::record) does each, in their order, with a
-    /// handful of statements per workspace whatever their number: one for the numbers, one for
-    /// the log rows, one for the notifications.
-    pub async fn record_all(
+    /// Records `events` in `txn`, in their order, with a handful of statements per workspace
+    /// whatever their number: the numbered ones take the next numbers of their workspace's
+    /// sequence (one statement), rows in the log (one) and on Postgres notifications that other
+    /// processes receive if the transaction commits (one); all are queued for the workspace's
+    /// outbound webhook endpoints. Taking the numbers locks the workspace's row until the commit,
+    /// so events are recorded last (see [`UnitOfWork::commit`]).
+    async fn record_all(
         &self,
         txn: &DatabaseTransaction,
         events: Vec<Event>,
@@ -220,10 +255,20 @@ impl EventBus {
                 .iter()
                 .filter(|event| event.workspace_id() == workspace_id)
                 .collect();
-            let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
-            let last = take_numbers(txn, workspace_id, count).await?;
-            let numbered: Vec<(i64, &Event)> = (last - count + 1..).zip(events).collect();
-            self.log(txn, workspace_id, &numbered, occurred_at).await?;
+            let numbered: Vec<&Event> = events
+                .iter()
+                .copied()
+                .filter(|event| event.is_numbered())
+                .collect();
+            let numbered: Vec<(i64, &Event)> = if numbered.is_empty() {
+                Vec::new()
+            } else {
+                let count = i64::try_from(numbered.len()).unwrap_or(i64::MAX);
+                let last = take_numbers(txn, workspace_id, count).await?;
+                (last - count + 1..).zip(numbered).collect()
+            };
+            self.log(txn, workspace_id, &events, &numbered, occurred_at)
+                .await?;
             recorded.extend(numbered.into_iter().map(|(sequence, event)| {
                 Recorded(Published::new(Some(sequence), occurred_at, event.clone()))
             }));
@@ -231,36 +276,39 @@ impl EventBus {
         Ok(recorded)
     }
 
-    /// Writes numbered events of one workspace to the log, queues them for its outbound webhook
-    /// endpoints, and on Postgres notifies other processes of them.
+    /// Writes numbered events of one workspace to the log, queues all its `events` for its
+    /// outbound webhook endpoints, and on Postgres notifies other processes of the numbered ones.
     async fn log(
         &self,
         txn: &DatabaseTransaction,
         workspace_id: Uuid,
+        events: &[&Event],
         numbered: &[(i64, &Event)],
         occurred_at: DateTime<Utc>,
     ) -> Result<(), DbErr> {
-        let rows = numbered.iter().map(|(sequence, event)| {
-            let payload =
-                serde_json::to_value(event).map_err(|error| DbErr::Json(error.to_string()))?;
-            Ok(workspace_event::ActiveModel {
-                workspace_id: Set(workspace_id),
-                sequence: Set(*sequence),
-                payload: Set(payload),
-                created_at: Set(occurred_at),
-            })
-        });
-        workspace_event::Entity::insert_many(rows.collect::<Result<Vec<_>, DbErr>>()?)
-            .exec_without_returning(txn)
-            .await?;
+        if !numbered.is_empty() {
+            let rows = numbered.iter().map(|(sequence, event)| {
+                let payload =
+                    serde_json::to_value(event).map_err(|error| DbErr::Json(error.to_string()))?;
+                Ok(workspace_event::ActiveModel {
+                    workspace_id: Set(workspace_id),
+                    sequence: Set(*sequence),
+                    payload: Set(payload),
+                    created_at: Set(occurred_at),
+                })
+            });
+            workspace_event::Entity::insert_many(rows.collect::<Result<Vec<_>, DbErr>>()?)
+                .exec_without_returning(txn)
+                .await?;
+        }
         // The workspace's outbound webhook endpoints hear about them in the same transaction.
-        if crate::outbound::has_endpoints(txn, workspace_id).await? {
-            for (_, event) in numbered {
-                crate::outbound::enqueue_event(txn, event, occurred_at).await?;
+        if outbox::has_endpoints(txn, workspace_id).await? {
+            for event in events {
+                outbox::enqueue(txn, event, occurred_at).await?;
             }
         }
         let backend = txn.get_database_backend();
-        if backend != DatabaseBackend::Postgres {
+        if backend != DatabaseBackend::Postgres || numbered.is_empty() {
             return Ok(());
         }
         let mut values = vec![CHANNEL.into()];

@@ -211,6 +211,10 @@ impl WorkspaceEvent {
             Event::MessageStatusChanged { .. } => WorkspaceEventKind::MessageStatusChanged,
             Event::MessageReceived { .. } => WorkspaceEventKind::MessageReceived,
             Event::SendAttemptUpdated { .. } => WorkspaceEventKind::SendAttemptUpdated,
+            // Never numbered: they reach outbound webhooks only, never the log or the bus.
+            Event::ContactCreated { .. } | Event::ConversationCreated { .. } => {
+                unreachable!("only numbered events are workspace events")
+            }
         }
     }
 

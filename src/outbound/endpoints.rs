@@ -16,10 +16,11 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::{EventType, address::EndpointUrl};
+use super::address::EndpointUrl;
 use crate::{
     db::ServerSecrets,
     error::{AppError, ErrorCode},
+    events::EventKind,
 };
 
 /// Endpoints one workspace may register.
@@ -39,7 +40,7 @@ fn not_found() -> AppError {
 #[derive(Default)]
 pub struct EndpointChanges {
     pub url: Option<String>,
-    pub events: Option<Vec<EventType>>,
+    pub events: Option<Vec<EventKind>>,
     /// `Some(None)` removes the description.
     pub description: Option<Option<String>>,
 }
@@ -59,7 +60,7 @@ fn check(changes: EndpointChanges, allow_loopback: bool) -> Result<Checked, AppE
         Some(events) if events.is_empty() => {
             return Err(invalid("events must name at least one event type"));
         }
-        Some(events) => Some(EventType::mask_of(&events)),
+        Some(events) => Some(EventKind::mask_of(&events)),
         None => None,
     };
     let description = match changes.description {

@@ -9,15 +9,13 @@ mod limits;
 use chrono::{Duration, Utc};
 use entity::{
     WorkspaceScoped, contact, conversation,
-    conversation::ConversationStatus,
     message::{self, MessageDirection, MessageStatus},
     new_id, send_attempt,
-    send_attempt::SendAttemptState,
     sender::{self, SenderStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, SqlErr, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, SqlErr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -27,13 +25,15 @@ pub use idempotency::{IdempotencyKey, request_hash};
 use crate::{
     auth::{Principal, Scope},
     config::Config,
-    db,
+    contacts::find_or_create_contact,
+    conversations::find_or_create_conversation,
     domain::{
         ContentError, ContentErrorKind, ContentInput, MessageContent, Name, Phone,
         phone::PhoneError,
     },
     error::{AppError, ErrorCode},
-    events::{Event, EventBus},
+    events::{Event, EventBus, UnitOfWork},
+    send_queue::{self, NewAttempt},
 };
 
 /// Which of the workspace's senders a send goes from.
@@ -195,7 +195,7 @@ where
             .and_then(|limit| u32::try_from(limit).ok())
             .unwrap_or(config.default_daily_limit),
     };
-    let sent = match queue(db, queued).await {
+    let sent = match queue(db, bus, queued).await {
         Ok(sent) => sent,
         // A concurrent request with the same key won the race: answer as it did.
         Err(QueueError::KeyTaken) => {
@@ -232,14 +232,7 @@ async fn replay(
         return Ok(None);
     };
     if attempt.created_at < Utc::now() - retention {
-        send_attempt::Entity::update_many()
-            .col_expr(
-                send_attempt::Column::IdempotencyKey,
-                sea_orm::sea_query::Expr::value(Option::<String>::None),
-            )
-            .filter(send_attempt::Column::Id.eq(attempt.id))
-            .exec(db)
-            .await?;
+        send_queue::release_key(db, attempt.id).await?;
         return Ok(None);
     }
     if attempt.request_hash.as_deref() != Some(hash) {
@@ -367,13 +360,13 @@ impl<E: Into<AppError>> From<E> for QueueError {
 /// Writes the send in one transaction (on SQLite it holds the write lock from its start). The
 /// daily count is its last statement: its row is one per sender and day, so on Postgres its lock
 /// is held only from there to the commit instead of serialising the sender's whole sends.
-async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueError> {
+async fn queue(db: &DatabaseConnection, bus: &EventBus, q: Queued<'_>) -> Result<Sent, QueueError> {
     let now = Utc::now();
-    let txn = db::begin_write(db).await?;
-    let next_attempt_at = limits::pacing_slot(&txn, q.sender, now).await?;
+    let mut uow = UnitOfWork::begin(db, bus).await?;
+    let next_attempt_at = limits::pacing_slot(uow.txn(), q.sender, now).await?;
     let workspace_id = q.author.workspace_id;
     let (contact, contact_created) = find_or_create_contact(
-        &txn,
+        &mut uow,
         workspace_id,
         q.phone.digits(),
         q.contact_name.clone(),
@@ -381,7 +374,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
     )
     .await?;
     let conversation =
-        find_or_create_conversation(&txn, workspace_id, q.sender.id, contact.id, now).await?;
+        find_or_create_conversation(&mut uow, workspace_id, q.sender.id, contact.id, now).await?;
 
     let reaction_target = q.content.reaction_target();
     for (target, what) in [
@@ -391,7 +384,7 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
         let Some(target) = target else { continue };
         let found = message::Entity::find_by_id(target)
             .filter(message::Column::ConversationId.eq(conversation.id))
-            .one(&txn)
+            .one(uow.txn())
             .await?;
         if found.is_none() {
             return Err(QueueError::App(invalid(format!(
@@ -423,48 +416,37 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(uow.txn())
     .await?;
-    let attempt = send_attempt::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace_id),
-        message_id: Set(message.id),
-        sender_id: Set(q.sender.id),
-        api_key_id: Set(q.author.api_key_id),
-        member_id: Set(q.author.member_id),
-        state: Set(SendAttemptState::Queued),
-        idempotency_key: Set(q.key.map(|key| key.as_str().to_owned())),
-        request_hash: Set(Some(q.hash.to_owned())),
-        lease_owner: Set(None),
-        lease_expires_at: Set(None),
-        attempts: Set(0),
-        next_attempt_at: Set(next_attempt_at),
-        wamid: Set(None),
-        wa_id: Set(None),
-        error_code: Set(None),
-        error_message: Set(None),
-        contact_created: Set(contact_created),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(|error| match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) if q.key.is_some() => QueueError::KeyTaken,
-        _ => error.into(),
-    })?;
+    let new = NewAttempt {
+        workspace_id,
+        message_id: message.id,
+        sender_id: q.sender.id,
+        api_key_id: q.author.api_key_id,
+        member_id: q.author.member_id,
+        idempotency_key: q.key.map(|key| key.as_str().to_owned()),
+        request_hash: Some(q.hash.to_owned()),
+        next_attempt_at,
+        contact_created,
+    };
+    let attempt = send_queue::insert(uow.txn(), new, now)
+        .await
+        .map_err(|error| match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) if q.key.is_some() => QueueError::KeyTaken,
+            _ => error.into(),
+        })?;
 
     let mut touched: conversation::ActiveModel = conversation.into();
     touched.last_outbound_at = Set(Some(now));
     touched.last_message_at = Set(now);
     touched.last_message_id = Set(Some(message.id));
     touched.updated_at = Set(now);
-    let conversation = touched.update(&txn).await?;
+    let conversation = touched.update(uow.txn()).await?;
     let mut touched: contact::ActiveModel = contact.into();
     touched.last_message_at = Set(Some(now));
-    let contact = touched.update(&txn).await?;
-    limits::count_daily_send(&txn, q.sender.id, q.daily_limit, now).await?;
-    txn.commit().await?;
+    let contact = touched.update(uow.txn()).await?;
+    limits::count_daily_send(uow.txn(), q.sender.id, q.daily_limit, now).await?;
+    uow.commit().await?;
     Ok(Sent {
         attempt,
         message,
@@ -473,90 +455,4 @@ async fn queue(db: &DatabaseConnection, q: Queued<'_>) -> Result<Sent, QueueErro
         sender: q.sender.clone(),
         contact_created,
     })
-}
-
-/// The workspace's contact for the number (digits), created — named `name` — if there is none.
-/// Concurrent first messages to or from one number converge on one row through the unique
-/// (workspace, phone) constraint. Returns whether this call created it.
-pub(crate) async fn find_or_create_contact(
-    txn: &DatabaseTransaction,
-    workspace_id: Uuid,
-    phone: &str,
-    name: Option<String>,
-    now: chrono::DateTime<Utc>,
-) -> Result<(contact::Model, bool), DbErr> {
-    let inserted = contact::Entity::insert(contact::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace_id),
-        phone: Set(phone.to_owned()),
-        wa_id: Set(None),
-        name: Set(name),
-        tags: Set(serde_json::json!([])),
-        attributes: Set(serde_json::json!({})),
-        last_message_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([contact::Column::WorkspaceId, contact::Column::Phone])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    let contact = contact::Entity::find_in_workspace(workspace_id)
-        .filter(contact::Column::Phone.eq(phone))
-        .one(txn)
-        .await?
-        .ok_or(DbErr::RecordNotFound("contact just upserted".into()))?;
-    if inserted == 1 {
-        crate::outbound::contact_created(txn, &contact).await?;
-    }
-    Ok((contact, inserted == 1))
-}
-
-/// The open conversation of this sender and contact, opened if there is none; the partial unique
-/// index on open conversations makes concurrent messages converge on one.
-pub(crate) async fn find_or_create_conversation(
-    txn: &DatabaseTransaction,
-    workspace_id: Uuid,
-    sender_id: Uuid,
-    contact_id: Uuid,
-    now: chrono::DateTime<Utc>,
-) -> Result<conversation::Model, DbErr> {
-    let open = || {
-        conversation::Entity::find_in_workspace(workspace_id)
-            .filter(conversation::Column::SenderId.eq(sender_id))
-            .filter(conversation::Column::ContactId.eq(contact_id))
-            .filter(conversation::Column::Status.eq(ConversationStatus::Open))
-    };
-    if let Some(conversation) = open().one(txn).await? {
-        return Ok(conversation);
-    }
-    let opened = conversation::Entity::insert(conversation::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace_id),
-        sender_id: Set(sender_id),
-        contact_id: Set(contact_id),
-        status: Set(ConversationStatus::Open),
-        assigned_member_id: Set(None),
-        last_inbound_at: Set(None),
-        last_outbound_at: Set(None),
-        last_message_at: Set(now),
-        last_message_id: Set(None),
-        unread_count: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict(OnConflict::new().do_nothing().to_owned())
-    .exec_without_returning(txn)
-    .await?;
-    let conversation = open()
-        .one(txn)
-        .await?
-        .ok_or(DbErr::RecordNotFound("conversation just opened".into()))?;
-    if opened == 1 {
-        crate::outbound::conversation_created(txn, &conversation).await?;
-    }
-    Ok(conversation)
 }

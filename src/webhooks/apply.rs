@@ -10,23 +10,17 @@ use entity::{
     message::{self, MessageStatus},
     sender,
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{
-    receive::Reply,
-    status::{
-        StatusUpdate, apply_status_in, resolve_unknown_delivery_in, status_applied, write_statuses,
-    },
-};
+use super::receive::Reply;
 use crate::{
     config::Config,
-    db,
     error::AppError,
-    events::{Event, EventBus, Recorded},
+    events::{EventBus, UnitOfWork},
+    message_status::{StatusUpdate, apply_status, lock_messages, status_applied, write_statuses},
+    send_queue::settle_unknown,
     whatsapp::{
         client::{MetaError, SendFailure},
         errors::{Decision, decide},
@@ -164,22 +158,22 @@ impl<'a> Delivery<'a> {
         key.as_str().unwrap_or_default()
     }
 
-    /// Applies every change in `txn`, gathering in `applied` the events to record and what to do
-    /// once it commits; `Ok(Some(note))` records what was skipped.
+    /// Applies every change in `uow`, gathering in `applied` what to write and do once every
+    /// change is applied; `Ok(Some(note))` records what was skipped.
     pub async fn apply_in(
         &self,
-        txn: &DatabaseTransaction,
+        uow: &mut UnitOfWork<'_>,
         applied: &mut Applied,
     ) -> Result<Option<String>, AppError> {
-        let mut skipped = self.apply_templates(txn).await?;
+        let mut skipped = self.apply_templates(uow.txn()).await?;
         for change in &self.changes {
-            skipped.extend(change.apply_in(txn, applied).await?);
+            skipped.extend(change.apply_in(uow, applied).await?);
         }
         Ok(note(skipped))
     }
 
     /// Applies every change in a transaction of its own, for a delivery already stored (the
-    /// transactions are redoable: see [`db::begin_redoable`]).
+    /// transactions are redoable: see [`UnitOfWork::begin_redoable`]).
     pub async fn apply_each(
         &self,
         db: &DatabaseConnection,
@@ -188,10 +182,10 @@ impl<'a> Delivery<'a> {
     ) -> Result<Option<String>, AppError> {
         let mut skipped = self.apply_templates(db).await?;
         for change in &self.changes {
-            let txn = db::begin_redoable(db).await?;
+            let mut uow = UnitOfWork::begin_redoable(db, bus).await?;
             let mut applied = Applied::default();
-            let note = change.apply_in(&txn, &mut applied).await?;
-            applied.commit(txn, db, bus, config).await?;
+            let note = change.apply_in(&mut uow, &mut applied).await?;
+            applied.commit(uow, config).await?;
             skipped.extend(note);
         }
         Ok(note(skipped))
@@ -227,13 +221,11 @@ pub async fn apply_delivery(
         .await
 }
 
-/// What applying changes leaves to do: the events to record, last in the transaction (taking the
-/// workspace's event number locks its row until the commit, so every other row is locked
-/// first), and the inbound messages the sender's bot may answer once it commits (through the
-/// send path, which writes in a transaction of its own).
+/// What applying changes leaves to do: the statuses of locked messages to write, and the inbound
+/// messages the sender's bot may answer once the unit of work commits (through the send path,
+/// which writes in a transaction of its own).
 #[derive(Default)]
 pub struct Applied {
-    pub events: Vec<Event>,
     pub replies: Vec<Reply>,
     /// Messages locked in this transaction as they are now, by sender and wamid, and whether
     /// their changes are still to be written.
@@ -245,7 +237,7 @@ impl Applied {
     /// they are applied.
     pub async fn lock_statuses<'d>(
         &mut self,
-        txn: &DatabaseTransaction,
+        uow: &UnitOfWork<'_>,
         deliveries: impl Iterator<Item = &'d Delivery<'d>>,
     ) -> Result<(), AppError> {
         let (mut senders, mut wamids) = (Vec::new(), Vec::new());
@@ -262,7 +254,7 @@ impl Applied {
         }
         senders.sort_unstable();
         senders.dedup();
-        for message in super::status::lock_messages(txn, senders, wamids).await? {
+        for message in lock_messages(uow.txn(), senders, wamids).await? {
             if let Some(wamid) = message.wamid.clone() {
                 self.locked
                     .insert((message.sender_id, wamid), (message, false));
@@ -271,64 +263,45 @@ impl Applied {
         Ok(())
     }
 
-    /// Records the events in `txn`, commits it, then broadcasts them and queues the auto-replies.
-    pub async fn commit(
+    /// Writes what is left, commits the unit of work, then queues the auto-replies.
+    pub async fn commit<'a>(
         self,
-        txn: DatabaseTransaction,
-        db: &DatabaseConnection,
-        bus: &EventBus,
-        config: &Config,
+        mut uow: UnitOfWork<'a>,
+        config: &'a Config,
     ) -> Result<(), AppError> {
-        let after = self.record(&txn, bus).await?;
-        txn.commit().await?;
-        after.run(db, bus, config).await;
-        Ok(())
+        self.record(&mut uow, config).await?;
+        Ok(uow.commit().await?)
     }
 
-    /// Writes the statuses applied to locked messages, then records the events in `txn`; what
-    /// is left once it commits.
-    pub async fn record(
+    /// Writes the statuses applied to locked messages in `uow`, and has it queue the auto-replies
+    /// once it commits.
+    pub async fn record<'a>(
         self,
-        txn: &DatabaseTransaction,
-        bus: &EventBus,
-    ) -> Result<AfterCommit, AppError> {
+        uow: &mut UnitOfWork<'a>,
+        config: &'a Config,
+    ) -> Result<(), AppError> {
         let changed = self.locked.into_values().filter(|(_, changed)| *changed);
-        write_statuses(txn, changed.map(|(message, _)| message).collect()).await?;
-        Ok(AfterCommit {
-            recorded: bus.record_all(txn, self.events).await?,
-            replies: self.replies,
-        })
-    }
-}
-
-/// The recorded events to broadcast and the auto-replies to queue once their transaction commits.
-#[must_use = "run it once the transaction commits"]
-pub struct AfterCommit {
-    recorded: Vec<Recorded>,
-    replies: Vec<Reply>,
-}
-
-impl AfterCommit {
-    pub async fn run(self, db: &DatabaseConnection, bus: &EventBus, config: &Config) {
-        bus.committed(self.recorded);
+        write_statuses(uow.txn(), changed.map(|(message, _)| message).collect()).await?;
+        let (db, bus) = (uow.db(), uow.bus());
         for reply in self.replies {
-            reply.send(db, bus, config).await;
+            uow.after_commit(reply.send(db, bus, config));
         }
+        Ok(())
     }
 }
 
 impl Change<'_> {
     async fn apply_in(
         &self,
-        txn: &DatabaseTransaction,
+        uow: &mut UnitOfWork<'_>,
         applied: &mut Applied,
     ) -> Result<Option<String>, AppError> {
         match self.kind {
             ChangeKind::Status(status) => {
-                apply_one_status(txn, &self.sender, status, applied).await
+                apply_one_status(uow, &self.sender, status, applied).await
             }
             ChangeKind::Message { value, message } => {
-                super::receive::receive_message(txn, &self.sender, value, message, applied).await
+                super::receive::receive_message(uow, &self.sender, value, message, applied).await
             }
         }
     }
@@ -365,7 +338,7 @@ fn failure_of(status: &Value) -> (String, String) {
 }
 
 async fn apply_one_status(
-    txn: &DatabaseTransaction,
+    uow: &mut UnitOfWork<'_>,
     sender: &sender::Model,
     status: &Value,
     applied: &mut Applied,
@@ -390,7 +363,7 @@ async fn apply_one_status(
         // Known by its wamid: its send was accepted, so there is nothing to resolve. Written
         // with the batch's other messages, before its events are recorded.
         Some((current, pending)) => {
-            let (message, changed) = status_applied(current, update, &mut applied.events);
+            let (message, changed) = status_applied(current, update, uow);
             applied.locked.insert(key, (message, pending || changed));
             return Ok(None);
         }
@@ -401,9 +374,9 @@ async fn apply_one_status(
                 .as_str()
                 .and_then(|data| Uuid::parse_str(data).ok())
             {
-                resolve_unknown_delivery_in(txn, attempt_id, wamid, &mut applied.events).await?;
+                settle_unknown(uow, attempt_id, wamid).await?;
             }
-            apply_status_in(txn, sender.id, wamid, update, &mut applied.events).await?
+            apply_status(uow, sender.id, wamid, update).await?
         }
     };
     let Some(message) = message else {

@@ -31,8 +31,14 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::apply::{AfterCommit, Applied, Delivery};
-use crate::{app::AppState, config::Config, db, error::AppError, events::EventBus};
+use super::apply::{Applied, Delivery};
+use crate::{
+    app::AppState,
+    config::Config,
+    db,
+    error::AppError,
+    events::{EventBus, UnitOfWork},
+};
 
 #[derive(Deserialize)]
 pub struct Handshake {
@@ -186,8 +192,8 @@ async fn write_batch(db: &DatabaseConnection, bus: &EventBus, config: &Config, b
         .iter()
         .map(|job| serde_json::from_slice(&job.body))
         .collect();
-    let error = match write_together(db, bus, &batch, &payloads).await {
-        Ok((after, later)) => return answer(db, bus, config, batch, &payloads, after, later).await,
+    let error = match write_together(db, bus, config, &batch, &payloads).await {
+        Ok(later) => return answer(db, bus, config, batch, &payloads, later).await,
         Err(error) => error,
     };
     if batch.len() > 1 {
@@ -203,19 +209,17 @@ async fn write_batch(db: &DatabaseConnection, bus: &EventBus, config: &Config, b
     }
 }
 
-/// Broadcasts a committed batch's events and queues its auto-replies, then answers its
-/// requests; the deliveries it left to apply (those of several changes) are applied before their
-/// requests are answered.
+/// Answers the requests of a committed batch (whose events are broadcast and auto-replies
+/// queued by then); the deliveries it left to apply (those of several changes) are applied before
+/// their requests are answered.
 async fn answer(
     db: &DatabaseConnection,
     bus: &EventBus,
     config: &Config,
     batch: Vec<Job>,
     payloads: &[Result<Value, serde_json::Error>],
-    after: AfterCommit,
     later: Vec<(usize, Uuid)>,
 ) {
-    after.run(db, bus, config).await;
     let mut later_jobs = Vec::with_capacity(later.len());
     for (index, job) in batch.into_iter().enumerate() {
         match later.iter().find(|(at, _)| *at == index) {
@@ -233,21 +237,23 @@ async fn answer(
     }
 }
 
-/// Stores every delivery of a batch and applies the single-change ones, in one transaction;
-/// returns what to do after the commit and the deliveries of several changes, stored but left
-/// to apply (by their index in the batch, with their stored id).
+/// Stores every delivery of a batch and applies the single-change ones, in one unit of work
+/// (committed, its events broadcast and its auto-replies queued, when this returns); returns the
+/// deliveries of several changes, stored but left to apply (by their index in the batch, with
+/// their stored id).
 async fn write_together(
     db: &DatabaseConnection,
     bus: &EventBus,
+    config: &Config,
     batch: &[Job],
     payloads: &[Result<Value, serde_json::Error>],
-) -> Result<(AfterCommit, Vec<(usize, Uuid)>), AppError> {
-    let txn = db::begin_write(db).await?;
+) -> Result<Vec<(usize, Uuid)>, AppError> {
+    let mut uow = UnitOfWork::begin(db, bus).await?;
     let mut deliveries = Vec::with_capacity(batch.len());
     let mut senders = Vec::new();
     for payload in payloads {
         deliveries.push(match payload {
-            Ok(payload) => Some(Delivery::read_with(&txn, payload, &mut senders).await?),
+            Ok(payload) => Some(Delivery::read_with(uow.txn(), payload, &mut senders).await?),
             Err(_) => None,
         });
     }
@@ -267,28 +273,27 @@ async fn write_together(
             rows.push((index, stored));
         }
     }
-    let inserted = insert_new(&txn, rows.iter().map(|(_, row)| row.row())).await?;
+    let inserted = insert_new(uow.txn(), rows.iter().map(|(_, row)| row.row())).await?;
     rows.retain(|(_, row)| inserted.contains(&row.id));
     let mut applied = Applied::default();
     let singles = rows
         .iter()
         .filter_map(|(index, _)| deliveries[*index].as_ref().filter(|d| d.is_single()));
-    applied.lock_statuses(&txn, singles).await?;
+    applied.lock_statuses(&uow, singles).await?;
     let mut later = Vec::new();
     for (index, stored) in rows {
         match deliveries[index].as_ref() {
             Some(delivery) if stored.processed => {
-                if let Some(note) = delivery.apply_in(&txn, &mut applied).await? {
-                    mark(&txn, stored.id, 1, &Ok(Some(note))).await?;
+                if let Some(note) = delivery.apply_in(&mut uow, &mut applied).await? {
+                    mark(uow.txn(), stored.id, 1, &Ok(Some(note))).await?;
                 }
             }
             Some(_) => later.push((index, stored.id)),
             None => {}
         }
     }
-    let after = applied.record(&txn, bus).await?;
-    txn.commit().await?;
-    Ok((after, later))
+    applied.commit(uow, config).await?;
+    Ok(later)
 }
 
 /// Stores a delivery that could not be applied, unprocessed (once: Meta's retries are
@@ -464,11 +469,11 @@ async fn apply_stored(
     delivery: &Delivery<'_>,
 ) -> Result<(), AppError> {
     if delivery.is_single() {
-        let txn = db::begin_redoable(db).await?;
+        let mut uow = UnitOfWork::begin_redoable(db, bus).await?;
         let mut applied = Applied::default();
-        let outcome = Ok(delivery.apply_in(&txn, &mut applied).await?);
-        mark(&txn, event_id, attempts, &outcome).await?;
-        applied.commit(txn, db, bus, config).await?;
+        let outcome = Ok(delivery.apply_in(&mut uow, &mut applied).await?);
+        mark(uow.txn(), event_id, attempts, &outcome).await?;
+        applied.commit(uow, config).await?;
     } else {
         let outcome = Ok(delivery.apply_each(db, bus, config).await?);
         mark(db, event_id, attempts, &outcome).await?;

@@ -11,7 +11,7 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::Value;
@@ -20,10 +20,11 @@ use super::{apply::Applied, inbound::parse_inbound};
 use crate::{
     auto_reply::{self, Inbound},
     config::Config,
+    contacts::find_or_create_contact,
+    conversations::find_or_create_conversation,
     domain::Phone,
     error::AppError,
-    events::{Event, EventBus},
-    sending::{find_or_create_contact, find_or_create_conversation},
+    events::{Event, EventBus, UnitOfWork},
 };
 
 /// Longest profile name kept.
@@ -55,10 +56,10 @@ impl Reply {
     }
 }
 
-/// Stores one inbound message of `value` (a change's value) as part of `outer`, gathering its
-/// event and the bot's possible answer in `applied`; `Ok(Some(note))` when skipped.
+/// Stores one inbound message of `value` (a change's value) as part of `uow`, adding its event
+/// there and gathering the bot's possible answer in `applied`; `Ok(Some(note))` when skipped.
 pub async fn receive_message(
-    outer: &DatabaseTransaction,
+    uow: &mut UnitOfWork<'_>,
     sender: &sender::Model,
     value: &Value,
     raw: &Value,
@@ -85,9 +86,9 @@ pub async fn receive_message(
     let now = Utc::now();
     // A savepoint: a duplicate undoes what finding its contact and conversation wrote, and nothing
     // else of the outer transaction.
-    let txn = outer.begin().await?;
+    uow.savepoint().await?;
     let (contact, _) = find_or_create_contact(
-        &txn,
+        uow,
         sender.workspace_id,
         phone.digits(),
         profile_name.clone(),
@@ -95,13 +96,13 @@ pub async fn receive_message(
     )
     .await?;
     let conversation =
-        find_or_create_conversation(&txn, sender.workspace_id, sender.id, contact.id, now).await?;
+        find_or_create_conversation(uow, sender.workspace_id, sender.id, contact.id, now).await?;
     let reply_to = match &inbound.context_wamid {
         Some(wamid) => message::Entity::find()
             .filter(message::Column::SenderId.eq(sender.id))
             .filter(message::Column::Wamid.eq(wamid.as_str()))
             .filter(message::Column::ConversationId.eq(conversation.id))
-            .one(&txn)
+            .one(uow.txn())
             .await?
             .map(|message| message.id),
         None => None,
@@ -132,10 +133,10 @@ pub async fn receive_message(
         updated_at: Set(now),
     })
     .on_conflict(OnConflict::new().do_nothing().to_owned())
-    .exec_without_returning(&txn)
+    .exec_without_returning(uow.txn())
     .await?;
     if inserted == 0 {
-        txn.rollback().await?;
+        uow.rollback_savepoint().await?;
         return Ok(None);
     }
 
@@ -159,7 +160,7 @@ pub async fn receive_message(
         .col_expr(conversation::Column::LastMessageId, Expr::value(id))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
         .filter(conversation::Column::Id.eq(conversation.id))
-        .exec(&txn)
+        .exec(uow.txn())
         .await?;
     let mut known: contact::ActiveModel = contact.clone().into();
     known.last_message_at = Set(Some(now));
@@ -170,14 +171,14 @@ pub async fn receive_message(
         known.name = Set(profile_name.clone());
     }
     known.updated_at = Set(now);
-    known.update(&txn).await?;
+    known.update(uow.txn()).await?;
     let event = Event::MessageReceived {
         workspace_id: sender.workspace_id,
         message_id: id,
         conversation_id: conversation.id,
     };
-    applied.events.push(event);
-    txn.commit().await?;
+    uow.add(event);
+    uow.release_savepoint().await?;
     let name = contact.name.clone().or(profile_name);
     applied.replies.push(Reply {
         sender: sender.clone(),

@@ -411,14 +411,13 @@ async fn a_lost_answer_is_delivery_unknown_and_never_sent_again() {
     );
 
     // What Meta later says about it settles it.
-    let resolved = parley::webhooks::status::resolve_unknown_delivery(
-        &app.db,
-        &app.events,
-        attempt.id,
-        "wamid.LATE",
-    )
-    .await
-    .unwrap();
+    let mut uow = parley::events::UnitOfWork::begin(&app.db, &app.events)
+        .await
+        .unwrap();
+    let resolved = parley::send_queue::settle_unknown(&mut uow, attempt.id, "wamid.LATE")
+        .await
+        .unwrap();
+    uow.commit().await.unwrap();
     assert!(resolved);
     let attempt = send_attempt::Entity::find_by_id(attempt.id)
         .one(&app.db)

@@ -4,6 +4,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     auth::Scope,
     contacts::{self, ContactChanges},
+    events::EventBus,
     graphql::{
         guard::{RequireScope, principal},
         object::Contact,
@@ -54,7 +55,9 @@ impl ContactMutation {
             attributes: input.attributes.map(|attributes| attributes.0),
         };
         let workspace_id = principal(ctx)?.workspace_id;
-        let (contact, created) = contacts::upsert(db, workspace_id, &input.phone, changes).await?;
+        let bus = ctx.data::<EventBus>()?;
+        let (contact, created) =
+            contacts::upsert(db, bus, workspace_id, &input.phone, changes).await?;
         Ok(UpsertContactPayload {
             contact: Contact(contact),
             created,

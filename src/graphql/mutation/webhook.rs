@@ -8,15 +8,13 @@ use crate::{
     auth::Scope,
     config::Config,
     db::ServerSecrets,
+    events::EventKind,
     graphql::{
         guard::{RequireScope, principal},
         object::{WebhookDelivery, WebhookEndpoint, WebhookEndpointWithSecret},
         parse_id,
     },
-    outbound::{
-        EventType,
-        endpoints::{self, EndpointChanges},
-    },
+    outbound::endpoints::{self, EndpointChanges},
 };
 
 #[derive(InputObject)]
@@ -25,7 +23,7 @@ pub struct CreateWebhookEndpointInput {
     /// every delivery.
     pub url: String,
     /// The event types to receive (at least one).
-    pub events: Vec<EventType>,
+    pub events: Vec<EventKind>,
     /// At most 500 characters.
     pub description: Option<String>,
 }
@@ -33,7 +31,7 @@ pub struct CreateWebhookEndpointInput {
 #[derive(InputObject)]
 pub struct UpdateWebhookEndpointInput {
     pub url: Option<String>,
-    pub events: Option<Vec<EventType>>,
+    pub events: Option<Vec<EventKind>>,
     /// null removes the description.
     pub description: Option<Option<String>>,
 }

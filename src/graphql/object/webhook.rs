@@ -2,7 +2,7 @@ use async_graphql::{Enum, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{webhook_delivery, webhook_endpoint};
 
-use crate::outbound::EventType;
+use crate::events::EventKind;
 
 /// An outbound webhook endpoint of the workspace. Its signing secret is shown only when it is
 /// created or rotated.
@@ -24,8 +24,8 @@ impl WebhookEndpoint {
     }
 
     /// The event types the endpoint receives.
-    async fn events(&self) -> Vec<EventType> {
-        EventType::in_mask(self.0.event_mask)
+    async fn events(&self) -> Vec<EventKind> {
+        EventKind::in_mask(self.0.event_mask)
     }
 
     /// False once disabled, by the workspace or because every delivery kept failing.
@@ -108,8 +108,8 @@ impl WebhookDelivery {
         self.0.event_id.into()
     }
 
-    async fn event_type(&self) -> Option<EventType> {
-        EventType::parse(&self.0.event_type)
+    async fn event_type(&self) -> Option<EventKind> {
+        EventKind::parse(&self.0.event_type)
     }
 
     async fn status(&self) -> WebhookDeliveryStatus {

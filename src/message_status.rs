@@ -1,25 +1,27 @@
-//! Applying a delivery status to a message. Statuses arrive duplicated and out of order, so they
-//! only ever move a message forward: PENDING → SENT → DELIVERED → READ, with FAILED terminal for
-//! PENDING and SENT. A late status that cannot move the message still records its time.
+//! A message's status, and the rules it moves by. Statuses arrive duplicated and out of order,
+//! so they only ever move a message forward: PENDING → SENT → DELIVERED → READ, with FAILED
+//! terminal for PENDING and SENT. A late status that cannot move the message still records its
+//! time. An outbound message also moves with its send: it gets its wamid when WhatsApp takes it,
+//! fails when the send fails, and keeps PENDING (with the error) when its delivery is unknown.
+//!
+//! Webhooks, the dispatcher and the sandbox all change statuses through here; this module does
+//! not touch send attempts (`crate::send_queue` does) and knows nothing of where a status came
+//! from.
 
 use chrono::{DateTime, Utc};
-use entity::{
-    message::{self, MessageStatus},
-    send_attempt::{self, SendAttemptState},
-};
+use entity::message::{self, MessageStatus};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{Set, Unchanged},
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::OnConflict,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, UpdateMany,
+    sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
 
 use crate::{
-    db,
     error::{AppError, ErrorCode},
-    events::{Event, EventBus},
+    events::{Event, UnitOfWork},
 };
 
 /// A status WhatsApp reported for one of our messages.
@@ -55,29 +57,12 @@ fn next_status(current: MessageStatus, update: MessageStatus) -> MessageStatus {
 }
 
 /// Applies `update` to the message of `sender_id` with `wamid`; `None` when no such message is
-/// known (the caller keeps the event). Publishes `MessageStatusChanged` when the status moved.
+/// known (the caller keeps the event). Adds `MessageStatusChanged` when the status moved.
 pub async fn apply_status(
-    db: &DatabaseConnection,
-    bus: &EventBus,
+    uow: &mut UnitOfWork<'_>,
     sender_id: Uuid,
     wamid: &str,
     update: StatusUpdate,
-) -> Result<Option<message::Model>, AppError> {
-    let txn = db::begin_write(db).await?;
-    let mut events = Vec::new();
-    let message = apply_status_in(&txn, sender_id, wamid, update, &mut events).await?;
-    record_and_commit(txn, bus, events).await?;
-    Ok(message)
-}
-
-/// [`apply_status`] as part of `txn`; its event (if the status moved) is pushed to `events`, for
-/// the caller to record last, once every row it changes is locked.
-pub async fn apply_status_in(
-    txn: &DatabaseTransaction,
-    sender_id: Uuid,
-    wamid: &str,
-    update: StatusUpdate,
-    events: &mut Vec<Event>,
 ) -> Result<Option<message::Model>, AppError> {
     // Locked (Postgres) or under the write lock (SQLite), so concurrent statuses of one message
     // apply one after the other.
@@ -85,12 +70,16 @@ pub async fn apply_status_in(
         .filter(message::Column::SenderId.eq(sender_id))
         .filter(message::Column::Wamid.eq(wamid))
         .lock_exclusive()
-        .one(txn)
+        .one(uow.txn())
         .await?
     else {
         return Ok(None);
     };
-    Ok(Some(apply_status_to(txn, current, update, events).await?))
+    let (message, changed) = status_applied(current, update, uow);
+    if !changed {
+        return Ok(Some(message));
+    }
+    Ok(Some(status_columns(&message).update(uow.txn()).await?))
 }
 
 /// Locks the messages of these senders with these wamids, all in one statement and in one order
@@ -107,20 +96,6 @@ pub async fn lock_messages(
         .lock_exclusive()
         .all(txn)
         .await?)
-}
-
-/// [`apply_status_in`] for `current`, a message already locked as it is now.
-async fn apply_status_to(
-    txn: &DatabaseTransaction,
-    current: message::Model,
-    update: StatusUpdate,
-    events: &mut Vec<Event>,
-) -> Result<message::Model, AppError> {
-    let (message, changed) = status_applied(current, update, events);
-    if !changed {
-        return Ok(message);
-    }
-    Ok(status_columns(&message).update(txn).await?)
 }
 
 /// The columns a status changes, set to `message`'s values.
@@ -140,11 +115,11 @@ fn status_columns(message: &message::Model) -> message::ActiveModel {
 }
 
 /// `current` with `update` applied, and whether that changed it, without writing it; its event
-/// (if the status moved) is pushed to `events`.
+/// (if the status moved) is added to `events`.
 pub fn status_applied(
     current: message::Model,
     update: StatusUpdate,
-    events: &mut Vec<Event>,
+    events: &mut impl Extend<Event>,
 ) -> (message::Model, bool) {
     let previous = current.status;
     let status = next_status(previous, update.status);
@@ -175,13 +150,13 @@ pub fn status_applied(
     }
     message.updated_at = Utc::now();
     if status != previous {
-        events.push(Event::MessageStatusChanged {
+        events.extend([Event::MessageStatusChanged {
             workspace_id: message.workspace_id,
             message_id: message.id,
             conversation_id: message.conversation_id,
             status,
             previous_status: previous,
-        });
+        }]);
     }
     (message, true)
 }
@@ -216,99 +191,82 @@ pub async fn write_statuses(
     Ok(())
 }
 
-/// A send attempt that ended `delivery_unknown` is resolved by any sign that Meta has the message:
-/// it becomes ACCEPTED with the wamid.
-pub async fn resolve_unknown_delivery(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    attempt_id: Uuid,
+/// Records that WhatsApp took the message `id` under `wamid`; its status moves with the statuses
+/// WhatsApp reports.
+pub async fn accepted(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
     wamid: &str,
-) -> Result<bool, AppError> {
-    let txn = db::begin_write(db).await?;
-    let mut events = Vec::new();
-    let resolved = resolve_unknown_delivery_in(&txn, attempt_id, wamid, &mut events).await?;
-    record_and_commit(txn, bus, events).await?;
-    Ok(resolved)
-}
-
-/// Records `events` in `txn`, commits it and broadcasts them.
-async fn record_and_commit(
-    txn: DatabaseTransaction,
-    bus: &EventBus,
-    events: Vec<Event>,
-) -> Result<(), AppError> {
-    let recorded = bus.record_all(&txn, events).await?;
-    txn.commit().await?;
-    bus.committed(recorded);
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    touch(id, now)
+        .col_expr(message::Column::Wamid, Expr::value(wamid))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 
-/// [`resolve_unknown_delivery`] as part of `txn`, pushing its event to `events`.
-pub async fn resolve_unknown_delivery_in(
-    txn: &DatabaseTransaction,
-    attempt_id: Uuid,
+/// Records that the message `id` may or may not have reached WhatsApp: it stays PENDING, so that
+/// a status can still move it, with the `delivery_unknown` error until one does.
+pub async fn delivery_unknown(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    with_error(touch(id, now), ErrorCode::DeliveryUnknown.as_str(), text)
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Records that WhatsApp has the message `id` after all (its send ended `delivery_unknown`):
+/// it gets its wamid, and loses the error.
+pub async fn accepted_after_all(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
     wamid: &str,
-    events: &mut Vec<Event>,
-) -> Result<bool, AppError> {
-    let now = Utc::now();
-    let resolved = send_attempt::Entity::update_many()
-        .col_expr(
-            send_attempt::Column::State,
-            sea_orm::sea_query::Expr::value(SendAttemptState::Accepted),
-        )
-        .col_expr(
-            send_attempt::Column::Wamid,
-            sea_orm::sea_query::Expr::value(wamid),
-        )
-        .col_expr(
-            send_attempt::Column::ErrorCode,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            send_attempt::Column::ErrorMessage,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            send_attempt::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(send_attempt::Column::Id.eq(attempt_id))
-        .filter(send_attempt::Column::State.eq(SendAttemptState::Failed))
-        .filter(send_attempt::Column::ErrorCode.eq(ErrorCode::DeliveryUnknown.as_str()))
+) -> Result<(), DbErr> {
+    let update = message::Entity::update_many()
+        .col_expr(message::Column::Wamid, Expr::value(wamid))
+        .filter(message::Column::Id.eq(id));
+    with_error(update, None::<&str>, None::<&str>)
         .exec(txn)
         .await?;
-    if resolved.rows_affected == 0 {
-        return Ok(false);
-    }
-    let Some(attempt) = send_attempt::Entity::find_by_id(attempt_id)
-        .one(txn)
-        .await?
-    else {
-        return Ok(false);
-    };
+    Ok(())
+}
+
+/// The message `id` failed to send: FAILED at `now`, with the contract's `code` and `text`.
+pub async fn failed(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+    code: ErrorCode,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let update = touch(id, now)
+        .col_expr(message::Column::Status, Expr::value(MessageStatus::Failed))
+        .col_expr(message::Column::FailedAt, Expr::value(now));
+    with_error(update, code.as_str(), text).exec(txn).await?;
+    Ok(())
+}
+
+/// An update of the message `id`, changed at `now`.
+fn touch(id: Uuid, now: DateTime<Utc>) -> UpdateMany<message::Entity> {
     message::Entity::update_many()
-        .col_expr(
-            message::Column::Wamid,
-            sea_orm::sea_query::Expr::value(wamid),
-        )
-        .col_expr(
-            message::Column::ErrorCode,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            message::Column::ErrorMessage,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
-        .filter(message::Column::Id.eq(attempt.message_id))
-        .exec(txn)
-        .await?;
-    let event = Event::SendAttemptUpdated {
-        workspace_id: attempt.workspace_id,
-        send_attempt_id: attempt.id,
-        state: SendAttemptState::Accepted,
-    };
-    events.push(event);
-    Ok(true)
+        .col_expr(message::Column::UpdatedAt, Expr::value(now))
+        .filter(message::Column::Id.eq(id))
+}
+
+/// `update` setting the message's error (or clearing it, given `None`s).
+fn with_error<T: Into<sea_orm::Value>>(
+    update: UpdateMany<message::Entity>,
+    code: T,
+    text: T,
+) -> UpdateMany<message::Entity> {
+    update
+        .col_expr(message::Column::ErrorCode, Expr::value(code))
+        .col_expr(message::Column::ErrorMessage, Expr::value(text))
 }
 
 #[cfg(test)]
