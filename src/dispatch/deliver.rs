@@ -31,6 +31,7 @@ use crate::{
     whatsapp::{
         client::{Accepted, SendFailure},
         errors::{self, Decision},
+        request::MessageRequest,
         sandbox,
     },
 };
@@ -147,7 +148,8 @@ impl Dispatcher {
             Some(id) => wamid_of(&self.db, id).await?,
             None => None,
         };
-        let request = match content.to_request(
+        let request = match MessageRequest::new(
+            &content,
             &contact.phone,
             reply_wamid.as_deref(),
             reaction_wamid.as_deref(),
