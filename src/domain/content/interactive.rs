@@ -473,7 +473,8 @@ fn parse_row(
     })
 }
 
-/// Meta's `interactive` object: `{"type": "button" | "list", "header"?, "body", "footer"?, "action"}`.
+/// Meta's `interactive` object:
+/// `{"type": "button" | "list", "header"?, "body", "footer"?, "action"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InteractiveObject {

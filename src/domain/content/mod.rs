@@ -110,18 +110,27 @@ pub use text::{Text, TextObject};
 
 /// The content of a send request, as the REST shapes and GraphQL hand it in; field names are
 /// Parley's neutral ones, not any one API's. See the module docs for what is accepted.
-#[derive(Debug, Clone, Default)]
+///
+/// GraphQL's `SendMessageInput` takes these fields as its own (flattened), so their doc comments
+/// are its descriptions; the REST body is turned into one by `SendBody::content`.
+#[derive(Debug, Clone, Default, Serialize, async_graphql::InputObject)]
 pub struct ContentInput {
-    /// `text`, `image`, …, `reaction`, in any case.
+    // `text`, `image`, …, `reaction`, in any case. GraphQL fills it from its own `type` enum,
+    // which it also hashes for idempotency.
+    #[graphql(skip)]
+    #[serde(skip)]
     pub message_type: Option<String>,
-    /// The body of a text message, or the caption of a media message without `media.caption`.
+    // Also the caption of a media message without `media.caption`.
+    /// The text, or a media message's caption.
     pub text: Option<String>,
     pub media: Option<MediaInput>,
     pub location: Option<LocationInput>,
-    /// A list of contact cards in Meta's shape (`name.formatted_name`, `phones`, `emails`, …).
+    // Each with `name.formatted_name`, and `phones`, `emails`, … as Meta spells them.
+    /// Contact cards, in Meta's shape.
     pub contacts: Option<Value>,
     pub template: Option<TemplateInput>,
-    /// A button or list message; see the module docs for the accepted shapes.
+    // Or in the flat shape; see the module docs.
+    /// Buttons or a list, in Meta's shape.
     pub interactive: Option<Value>,
     pub reaction: Option<ReactionInput>,
 }

@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use crate::{
     auth::Scope,
     config::Config,
-    domain::content::{ContentInput, LocationInput, MediaInput, ReactionInput, TemplateInput},
+    domain::ContentInput,
     error::{AppError, ErrorCode},
     events::EventBus,
     graphql::{
@@ -27,16 +27,11 @@ pub struct SendMessageInput {
     pub sender_id: Option<ID>,
     #[graphql(name = "type")]
     pub message_type: MessageType,
-    /// The text, or a media message's caption.
-    pub text: Option<String>,
-    pub media: Option<MediaInput>,
-    pub location: Option<LocationInput>,
-    pub template: Option<TemplateInput>,
-    /// Buttons or a list, in Meta's shape.
-    pub interactive: Option<Json<serde_json::Value>>,
-    /// Contact cards, in Meta's shape.
-    pub contacts: Option<Json<serde_json::Value>>,
-    pub reaction: Option<ReactionInput>,
+    // `text`, `media`, `location`, `contacts`, `template`, `interactive` and `reaction`, with
+    // their descriptions: the content input every surface sends.
+    #[graphql(flatten)]
+    #[serde(flatten)]
+    pub content: ContentInput,
     /// A message of the same conversation to reply to.
     pub reply_to_message_id: Option<ID>,
     /// Names the contact when this send creates it.
@@ -83,13 +78,7 @@ impl MessageMutation {
         };
         let content = ContentInput {
             message_type: Some(async_graphql::Value::from(input.message_type).to_string()),
-            text: input.text,
-            media: input.media,
-            location: input.location,
-            contacts: input.contacts.map(|contacts| contacts.0),
-            template: input.template,
-            interactive: input.interactive.map(|interactive| interactive.0),
-            reaction: input.reaction,
+            ..input.content
         };
         let request = SendRequest {
             to: input.to,
