@@ -26,7 +26,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = content.message_type();
     let _ = content.preview_text();
     let reaction = content.reaction_target().map(|_| "wamid.REACTED");
-    if let Ok(request) = MessageRequest::new(&content, "15550001234", Some("wamid.REPLY"), reaction) {
-        let _ = serde_json::to_vec(&request);
-    }
+    let request = MessageRequest::new(&content, "15550001234", Some("wamid.REPLY"), reaction);
+    let _ = request.map(|request| serde_json::to_vec(&request));
 });

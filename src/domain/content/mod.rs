@@ -13,10 +13,13 @@
 //!   the Cloud API client's, `crate::whatsapp::request`; this module imports nothing of Parley's
 //!   outside `domain`.
 //!
-//! The input types are shared by the surfaces: [`MediaInput`] and [`LocationInput`] are also
-//! GraphQL's input objects and the REST body's `MediaField` and `LocationField`;
-//! [`TemplateInput`] and [`ReactionInput`] are GraphQL's, and the REST body turns its own
-//! spelling of them into these.
+//! The input types are the surfaces' own, so a field is declared once: GraphQL's
+//! `SendMessageInput` flattens [`ContentInput`]; [`MediaInput`] and [`LocationInput`] are also
+//! GraphQL's input objects of those names and the REST body's `MediaField` and `LocationField`;
+//! [`TemplateInput`] and [`ReactionInput`] are GraphQL's. Where REST spells a field its own way
+//! (`text` as a string or `{"body"}`, a template's `language`, a reaction's id, the flat media
+//! fields) or documents it differently in `openapi.json`, `src/rest/messages.rs` has a small
+//! type of its own, turned into these by `SendBody::content`.
 //!
 //! # Adding a message kind
 //! A new kind is one new file here, owning its input type (if it has fields of its own), its
