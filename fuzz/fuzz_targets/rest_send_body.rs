@@ -7,6 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use parley::{
     domain::{MessageContent, Phone},
     rest::messages::SendBody,
+    whatsapp::request::MessageRequest,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -25,5 +26,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = content.message_type();
     let _ = content.preview_text();
     let reaction = content.reaction_target().map(|_| "wamid.REACTED");
-    let _ = content.to_cloud_api("15550001234", Some("wamid.REPLY"), reaction);
+    let request = MessageRequest::new(&content, "15550001234", Some("wamid.REPLY"), reaction);
+    let _ = request.map(|request| serde_json::to_vec(&request));
 });

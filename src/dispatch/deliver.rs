@@ -27,6 +27,7 @@ use crate::{
     whatsapp::{
         client::{Accepted, SendFailure},
         errors::{self, Decision},
+        request::MessageRequest,
         sandbox::accept,
     },
 };
@@ -143,7 +144,8 @@ impl Dispatcher {
             Some(id) => wamid_of(&self.db, id).await?,
             None => None,
         };
-        let request = match content.to_request(
+        let request = match MessageRequest::new(
+            &content,
             &contact.phone,
             reply_wamid.as_deref(),
             reaction_wamid.as_deref(),

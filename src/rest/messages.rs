@@ -3,6 +3,11 @@
 //! Both shapes accept the same message fields — nested objects (`"image": {"url", "caption"}`,
 //! `"text": "…"` or `{"body": "…"}`) and the flat form (`media_url`, `filename`, `text` as the
 //! caption) — and differ in how a sender is chosen (`from` vs `channel_id`) and in the answer.
+//!
+//! The nested media and location objects are the content's own input types
+//! ([`MediaInput`], [`LocationInput`]); the REST-only spellings (`text` as a string or
+//! `{"body"}`, a template's `language`, a reaction's plain string id, the flat media fields) are
+//! the small types below, turned into the content input by [`SendBody::content`].
 
 use axum::{
     Json,
@@ -36,26 +41,6 @@ pub enum TextField {
     Object { body: String },
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct MediaField {
-    /// Public HTTPS URL of the file.
-    #[serde(alias = "link")]
-    pub url: String,
-    pub caption: Option<String>,
-    #[serde(alias = "fileName")]
-    pub filename: Option<String>,
-    #[serde(alias = "mimeType", alias = "mime_type")]
-    pub mimetype: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct LocationField {
-    pub latitude: f64,
-    pub longitude: f64,
-    pub name: Option<String>,
-    pub address: Option<String>,
-}
-
 /// `"language": {"code": "en_US"}` or `"language": "en_US"`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
@@ -72,6 +57,20 @@ pub struct TemplateField {
     pub components: Option<Value>,
 }
 
+impl From<TemplateField> for TemplateInput {
+    fn from(template: TemplateField) -> Self {
+        let (LanguageField::Code(language_code)
+        | LanguageField::Object {
+            code: language_code,
+        }) = template.language;
+        Self {
+            name: template.name,
+            language_code,
+            components: template.components,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReactionField {
     /// Parley's id of the message reacted to (of the same conversation).
@@ -79,6 +78,15 @@ pub struct ReactionField {
     pub message_id: String,
     /// One emoji; empty removes the reaction.
     pub emoji: String,
+}
+
+impl From<ReactionField> for ReactionInput {
+    fn from(reaction: ReactionField) -> Self {
+        Self {
+            message_id: reaction.message_id.into(),
+            emoji: reaction.emoji,
+        }
+    }
 }
 
 /// A message to send, in either shape's spelling.
@@ -97,17 +105,17 @@ pub struct SendBody {
     pub channel_id: Option<String>,
     /// The text, or a media message's caption in the flat form.
     pub text: Option<TextField>,
-    pub image: Option<MediaField>,
-    pub video: Option<MediaField>,
-    pub audio: Option<MediaField>,
-    pub document: Option<MediaField>,
-    pub sticker: Option<MediaField>,
+    pub image: Option<MediaInput>,
+    pub video: Option<MediaInput>,
+    pub audio: Option<MediaInput>,
+    pub document: Option<MediaInput>,
+    pub sticker: Option<MediaInput>,
     /// Flat form: the media's public HTTPS URL.
     pub media_url: Option<String>,
     /// Flat form: a document's file name.
     pub filename: Option<String>,
     pub caption: Option<String>,
-    pub location: Option<LocationField>,
+    pub location: Option<LocationInput>,
     pub template: Option<TemplateField>,
     /// Contact cards, in Meta's shape.
     #[schema(value_type = Option<Vec<Object>>)]
@@ -150,10 +158,9 @@ impl SendBody {
         let nested = image.or(video).or(audio).or(document).or(sticker);
         let media = match (nested, media_url) {
             (Some(media), _) => Some(MediaInput {
-                url: media.url,
                 caption: media.caption.or(caption),
-                file_name: media.filename.or(filename),
-                mime_type: media.mimetype,
+                file_name: media.file_name.or(filename),
+                ..media
             }),
             (None, Some(url)) => Some(MediaInput {
                 url,
@@ -169,25 +176,11 @@ impl SendBody {
                 TextField::Plain(body) | TextField::Object { body } => body,
             }),
             media,
-            location: location.map(|location| LocationInput {
-                latitude: location.latitude,
-                longitude: location.longitude,
-                name: location.name,
-                address: location.address,
-            }),
+            location,
             contacts,
-            template: template.map(|template| TemplateInput {
-                name: template.name,
-                language_code: match template.language {
-                    LanguageField::Code(code) | LanguageField::Object { code } => code,
-                },
-                components: template.components,
-            }),
+            template: template.map(TemplateInput::from),
             interactive,
-            reaction: reaction.map(|reaction| ReactionInput {
-                message_id: reaction.message_id,
-                emoji: reaction.emoji,
-            }),
+            reaction: reaction.map(ReactionInput::from),
         };
         (content, reply_to, contact_name)
     }

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::{
     config::Config,
     db::{self, ServerSecrets},
-    domain::MessageContent,
+    domain::{MessageContent, content::Template},
     error::{AppError, ErrorCode},
     whatsapp::client::{CloudApiClient, SendFailure},
 };
@@ -299,11 +299,11 @@ pub async fn check_send(
     sender: &sender::Model,
     content: &MessageContent,
 ) -> Result<(), AppError> {
-    let MessageContent::Template {
+    let MessageContent::Template(Template {
         name,
         language,
         components,
-    } = content
+    }) = content
     else {
         return Ok(());
     };

@@ -1,12 +1,16 @@
-//! The body of `POST /{version}/{phone_number_id}/messages`, one type per message type, spelled
-//! as Meta's Cloud API documentation spells it (snake_case keys, `link` for hosted media, the
-//! message's own object under a key named after its `type`).
+//! The body of `POST /{version}/{phone_number_id}/messages`, spelled as Meta's Cloud API
+//! documentation spells it: the envelope every message shares (recipient, reply context,
+//! callback data) around the message's `type` and its object.
 //!
-//! These types only carry values: the rules (lengths, counts, URL safety) are checked once, by
-//! [`crate::domain::MessageContent::parse`], before anything here is built.
-//! Optional fields are left out of the JSON rather than sent as `null`, as Meta's examples do.
+//! The object is the content's own ([`crate::domain::content::Payload`], one type per message
+//! type, owned by the kind it belongs to); this module only wraps it. Its rules (lengths, counts,
+//! URL safety) are checked once, by [`crate::domain::MessageContent::parse`], before anything
+//! here is built. Optional fields are left out of the JSON rather than sent as `null`, as Meta's
+//! examples do.
 
 use serde::{Deserialize, Serialize};
+
+use crate::domain::{ContentError, MessageContent, content::Payload};
 
 /// One outbound message, as Meta expects it:
 /// `{"messaging_product": "whatsapp", "recipient_type": "individual", "to", "type", "<type>": {…},
@@ -31,16 +35,32 @@ pub struct MessageRequest {
 }
 
 impl MessageRequest {
-    /// A message to one WhatsApp user.
-    pub fn individual(to: impl Into<String>, payload: Payload, context: Option<Context>) -> Self {
-        Self {
+    /// The request that sends `content` to `to`, as a contextual reply to `reply_to_wamid` if
+    /// given. `reaction_wamid` is the wamid of the message a reaction points at; the caller
+    /// resolves it from [`MessageContent::reaction_target`].
+    ///
+    /// Fails only for a reaction without a wamid: the message reacted to never reached WhatsApp.
+    /// A reaction is never sent as a reply, which Meta refuses; it already names its message.
+    pub fn new(
+        content: &MessageContent,
+        to: &str,
+        reply_to_wamid: Option<&str>,
+        reaction_wamid: Option<&str>,
+    ) -> Result<Self, ContentError> {
+        let payload = content.to_payload(reaction_wamid)?;
+        let context = reply_to_wamid
+            .filter(|_| content.can_be_a_reply())
+            .map(|wamid| Context {
+                message_id: wamid.to_owned(),
+            });
+        Ok(Self {
             messaging_product: MessagingProduct::Whatsapp,
             recipient_type: RecipientType::Individual,
-            to: to.into(),
+            to: to.to_owned(),
             context,
             biz_opaque_callback_data: None,
             payload,
-        }
+        })
     }
 }
 
@@ -64,153 +84,67 @@ pub struct Context {
     pub message_id: String,
 }
 
-/// The message's `type` with its object: `{"type": "text", "text": {…}}` and so on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Payload {
-    Text { text: Text },
-    Image { image: Media },
-    Video { video: Media },
-    Audio { audio: Media },
-    Document { document: Media },
-    Sticker { sticker: Media },
-    Location { location: Location },
-    Contacts { contacts: Vec<serde_json::Value> },
-    Template { template: Template },
-    Interactive { interactive: Interactive },
-    Reaction { reaction: Reaction },
-}
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use uuid::Uuid;
 
-/// `{"preview_url"?, "body"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Text {
-    /// Left out when false, which is Meta's default.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub preview_url: bool,
-    pub body: String,
-}
+    use super::*;
+    use crate::domain::{
+        ContentErrorKind,
+        content::tests::{MESSAGE_ID, TARGET_WAMID, TO, accepted, reaction, text},
+    };
 
-/// Hosted media: `{"link", "caption"?, "filename"?}`. Meta takes a caption on image, video and
-/// document only, and a filename on document only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Media {
-    pub link: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caption: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filename: Option<String>,
-}
+    /// The request as the JSON body that is posted.
+    fn to_cloud_api(
+        content: &MessageContent,
+        to: &str,
+        reply_to_wamid: Option<&str>,
+        reaction_wamid: Option<&str>,
+    ) -> Result<Value, ContentError> {
+        let request = MessageRequest::new(content, to, reply_to_wamid, reaction_wamid)?;
+        Ok(serde_json::to_value(request).expect("a Cloud API request has only string keys"))
+    }
 
-/// `{"latitude", "longitude", "name"?, "address"?}`. The coordinates are sent as JSON numbers,
-/// the decimal degrees of Meta's parameter table (its request syntax quotes every placeholder).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Location {
-    pub latitude: f64,
-    pub longitude: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-}
+    #[test]
+    fn accepted_content_becomes_meta_requests() {
+        for case in accepted() {
+            let name = case.name;
+            let content = MessageContent::parse(case.input)
+                .unwrap_or_else(|e| panic!("{name}: rejected: {e}"));
+            let request = to_cloud_api(&content, TO, case.reply_to, Some(TARGET_WAMID))
+                .unwrap_or_else(|e| panic!("{name}: no request: {e}"));
+            assert_eq!(request, case.cloud, "{name}: Cloud API request");
+        }
+    }
 
-/// `{"name", "language": {"code"}, "components"?}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Template {
-    pub name: String,
-    pub language: Language,
-    /// Left out when empty: a template without variables needs none.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub components: Vec<serde_json::Value>,
-}
+    #[test]
+    fn typed_requests_match_their_json() {
+        for case in accepted() {
+            let content = MessageContent::parse(case.input).unwrap();
+            let request =
+                MessageRequest::new(&content, TO, case.reply_to, Some(TARGET_WAMID)).unwrap();
+            let read: MessageRequest = serde_json::from_value(case.cloud).unwrap();
+            assert_eq!(read, request, "{}", case.name);
+        }
+    }
 
-/// `{"code": "en_US"}`; Meta's only `policy`, `deterministic`, is its default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Language {
-    pub code: String,
-}
-
-/// `{"type": "button" | "list", "header"?, "body", "footer"?, "action"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Interactive {
-    Button {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        header: Option<Header>,
-        body: TextObject,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        footer: Option<TextObject>,
-        action: ButtonAction,
-    },
-    List {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        header: Option<Header>,
-        body: TextObject,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        footer: Option<TextObject>,
-        action: ListAction,
-    },
-}
-
-/// `{"type": "text", "text"}`; Parley sends text headers only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Header {
-    Text { text: String },
-}
-
-/// `{"text"}`, as `body` and `footer` are spelled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TextObject {
-    pub text: String,
-}
-
-/// `{"buttons": [{"type": "reply", "reply": {"id", "title"}}]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ButtonAction {
-    pub buttons: Vec<Button>,
-}
-
-/// A reply button; the only button kind of a `button` interactive message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Button {
-    Reply { reply: Reply },
-}
-
-/// `{"id", "title"}`: the id comes back in the webhook when the user taps the button.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reply {
-    pub id: String,
-    pub title: String,
-}
-
-/// `{"button", "sections"}`: the label of the button that opens the list, and the list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListAction {
-    pub button: String,
-    pub sections: Vec<Section>,
-}
-
-/// `{"title"?, "rows"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Section {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    pub rows: Vec<Row>,
-}
-
-/// `{"id", "title", "description"?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Row {
-    pub id: String,
-    pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
-
-/// `{"message_id": "<wamid>", "emoji"}`; an empty emoji removes an earlier reaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reaction {
-    pub message_id: String,
-    pub emoji: String,
+    #[test]
+    fn a_reaction_points_at_its_message_and_needs_its_wamid() {
+        let content = MessageContent::parse(reaction(MESSAGE_ID, "❤️")).unwrap();
+        let target = Uuid::parse_str(MESSAGE_ID).unwrap();
+        assert_eq!(content.reaction_target(), Some(target));
+        for missing in [None, Some("")] {
+            let error = to_cloud_api(&content, TO, None, missing).unwrap_err();
+            assert_eq!(error.kind, ContentErrorKind::InvalidRequest);
+            assert!(error.message.contains("no WhatsApp message id"), "{error}");
+        }
+        let text = MessageContent::parse(text("hi")).unwrap();
+        assert_eq!(text.reaction_target(), None);
+        // Other types ignore a reaction wamid.
+        assert_eq!(
+            to_cloud_api(&text, TO, None, None).unwrap(),
+            to_cloud_api(&text, TO, None, Some(TARGET_WAMID)).unwrap()
+        );
+    }
 }

@@ -34,14 +34,13 @@ fn token() -> SecretString {
 }
 
 fn text(to: &str, body: &str, reply_to: Option<&str>) -> MessageRequest {
-    MessageContent::parse(ContentInput {
+    let content = MessageContent::parse(ContentInput {
         message_type: Some("text".into()),
         text: Some(body.into()),
         ..ContentInput::default()
     })
-    .expect("valid text")
-    .to_request(to, reply_to, None)
-    .expect("a text message has a request")
+    .expect("valid text");
+    MessageRequest::new(&content, to, reply_to, None).expect("a text message has a request")
 }
 
 async fn send(
@@ -109,7 +108,7 @@ async fn a_text_reply_is_sent_in_metas_shape_and_its_acceptance_read() {
 #[tokio::test]
 async fn a_document_is_sent_with_its_link_caption_and_filename() {
     let fake = FakeGraph::start().await;
-    let request = MessageContent::parse(ContentInput {
+    let content = MessageContent::parse(ContentInput {
         message_type: Some("document".into()),
         media: Some(MediaInput {
             url: "https://example.com/q.pdf".into(),
@@ -119,9 +118,8 @@ async fn a_document_is_sent_with_its_link_caption_and_filename() {
         }),
         ..ContentInput::default()
     })
-    .expect("valid document")
-    .to_request(TO, None, None)
-    .expect("a document has a request");
+    .expect("valid document");
+    let request = MessageRequest::new(&content, TO, None, None).expect("a document has a request");
 
     send(&fake, &request, "attempt-doc")
         .await
@@ -241,9 +239,7 @@ async fn metas_terminal_codes_decide_the_contract_error() {
     .expect("valid template");
 
     for (to, status, code, title, expected, disconnect) in cases {
-        let request = template
-            .to_request(to, None, None)
-            .expect("template request");
+        let request = MessageRequest::new(&template, to, None, None).expect("template request");
         let failure = send(&fake, &request, to).await;
         let error = meta_error(failure.clone());
         assert_eq!((error.http_status, error.code), (status, code));

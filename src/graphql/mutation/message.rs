@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use crate::{
     auth::Scope,
     config::Config,
-    domain::content::{ContentInput, LocationInput, MediaInput, ReactionInput, TemplateInput},
+    domain::ContentInput,
     error::{AppError, ErrorCode},
     events::EventBus,
     graphql::{
@@ -16,43 +16,6 @@ use crate::{
     },
     sending::{self, SendRequest, SenderChoice},
 };
-
-#[derive(InputObject, serde::Serialize)]
-#[graphql(name = "MediaInput")]
-pub struct MediaField {
-    /// Public HTTPS URL of the file.
-    pub url: String,
-    pub caption: Option<String>,
-    pub file_name: Option<String>,
-    pub mime_type: Option<String>,
-}
-
-#[derive(InputObject, serde::Serialize)]
-#[graphql(name = "LocationInput")]
-pub struct LocationField {
-    pub latitude: f64,
-    pub longitude: f64,
-    pub name: Option<String>,
-    pub address: Option<String>,
-}
-
-#[derive(InputObject, serde::Serialize)]
-#[graphql(name = "TemplateInput")]
-pub struct TemplateField {
-    pub name: String,
-    pub language_code: String,
-    /// Meta's template components.
-    pub components: Option<Json<serde_json::Value>>,
-}
-
-#[derive(InputObject, serde::Serialize)]
-#[graphql(name = "ReactionInput")]
-pub struct ReactionField {
-    /// The message reacted to, of the same conversation.
-    pub message_id: ID,
-    /// One emoji; empty removes the reaction.
-    pub emoji: String,
-}
 
 #[derive(InputObject, serde::Serialize)]
 pub struct SendMessageInput {
@@ -64,16 +27,11 @@ pub struct SendMessageInput {
     pub sender_id: Option<ID>,
     #[graphql(name = "type")]
     pub message_type: MessageType,
-    /// The text, or a media message's caption.
-    pub text: Option<String>,
-    pub media: Option<MediaField>,
-    pub location: Option<LocationField>,
-    pub template: Option<TemplateField>,
-    /// Buttons or a list, in Meta's shape.
-    pub interactive: Option<Json<serde_json::Value>>,
-    /// Contact cards, in Meta's shape.
-    pub contacts: Option<Json<serde_json::Value>>,
-    pub reaction: Option<ReactionField>,
+    // `text`, `media`, `location`, `contacts`, `template`, `interactive` and `reaction`, with
+    // their descriptions: the content input every surface sends.
+    #[graphql(flatten)]
+    #[serde(flatten)]
+    pub content: ContentInput,
     /// A message of the same conversation to reply to.
     pub reply_to_message_id: Option<ID>,
     /// Names the contact when this send creates it.
@@ -120,30 +78,7 @@ impl MessageMutation {
         };
         let content = ContentInput {
             message_type: Some(async_graphql::Value::from(input.message_type).to_string()),
-            text: input.text,
-            media: input.media.map(|media| MediaInput {
-                url: media.url,
-                caption: media.caption,
-                file_name: media.file_name,
-                mime_type: media.mime_type,
-            }),
-            location: input.location.map(|location| LocationInput {
-                latitude: location.latitude,
-                longitude: location.longitude,
-                name: location.name,
-                address: location.address,
-            }),
-            contacts: input.contacts.map(|contacts| contacts.0),
-            template: input.template.map(|template| TemplateInput {
-                name: template.name,
-                language_code: template.language_code,
-                components: template.components.map(|components| components.0),
-            }),
-            interactive: input.interactive.map(|interactive| interactive.0),
-            reaction: input.reaction.map(|reaction| ReactionInput {
-                message_id: reaction.message_id.to_string(),
-                emoji: reaction.emoji,
-            }),
+            ..input.content
         };
         let request = SendRequest {
             to: input.to,
