@@ -8,5 +8,4 @@ pub mod intake;
 mod receive;
 pub mod status;
 
-pub use apply::apply_delivery;
-pub use intake::sign;
+pub use intake::{apply_delivery, sign};

@@ -2,6 +2,16 @@
 //! profile) and its open conversation, store the message once per wamid, and move the
 //! conversation's unread count and 24-hour service window.
 
+use super::{apply::Applied, inbound::parse_inbound};
+use crate::{
+    auto_reply::{self, Inbound},
+    config::Config,
+    domain::Phone,
+    error::AppError,
+    events::{Event, EventBus},
+    sending::{find_or_create_contact, find_or_create_conversation},
+    whatsapp::webhook::{ChangeValue, Message},
+};
 use chrono::Utc;
 use entity::{
     contact, conversation, message,
@@ -13,17 +23,6 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::{Expr, ExprTrait, OnConflict},
-};
-use serde_json::Value;
-
-use super::{apply::Applied, inbound::parse_inbound};
-use crate::{
-    auto_reply::{self, Inbound},
-    config::Config,
-    domain::Phone,
-    error::AppError,
-    events::{Event, EventBus},
-    sending::{find_or_create_contact, find_or_create_conversation},
 };
 
 /// Longest profile name kept.
@@ -55,16 +54,16 @@ impl Reply {
     }
 }
 
-/// Stores one inbound message of `value` (a change's value) as part of `outer`, gathering its
-/// event and the bot's possible answer in `applied`; `Ok(Some(note))` when skipped.
+/// Stores `message`, one inbound message of `value` (a change's value), as part of `outer`,
+/// gathering its event and the bot's possible answer in `applied`; `Ok(Some(note))` when skipped.
 pub async fn receive_message(
     outer: &DatabaseTransaction,
     sender: &sender::Model,
-    value: &Value,
-    raw: &Value,
+    value: &ChangeValue,
+    message: &Message,
     applied: &mut Applied,
 ) -> Result<Option<String>, AppError> {
-    let inbound = match parse_inbound(raw) {
+    let inbound = match parse_inbound(message) {
         Ok(inbound) => inbound,
         Err(reason) => return Ok(Some(format!("inbound message not stored: {reason}"))),
     };
@@ -74,12 +73,11 @@ pub async fn receive_message(
             inbound.from
         )));
     };
-    let profile_name = value["contacts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|contact| contact["wa_id"].as_str() == Some(inbound.from.as_str()))
-        .and_then(|contact| contact["profile"]["name"].as_str())
+    let profile_name = value
+        .contacts
+        .iter()
+        .find(|contact| contact.wa_id.as_deref() == Some(inbound.from.as_str()))
+        .and_then(|contact| contact.profile.name.as_deref())
         .map(|name| name.chars().take(MAX_PROFILE_NAME).collect::<String>());
 
     let now = Utc::now();
