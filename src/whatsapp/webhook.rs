@@ -471,6 +471,30 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
+/// A visitor's methods for null, booleans, numbers and strings: each reads as the default value.
+macro_rules! scalars_read_as_default {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+    };
+}
+
 /// `T` read from a JSON object; `T::default()` from any other JSON value.
 struct Lenient<T>(T);
 
@@ -485,24 +509,7 @@ impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Lenient<T> {
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
                 T::deserialize(MapAccessDeserializer::new(map))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_str<E>(self, _: &str) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_unit<E>(self) -> Result<T, E> {
-                Ok(T::default())
-            }
+            scalars_read_as_default!();
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
                 skip_seq(seq).map(|()| T::default())
             }
@@ -554,7 +561,7 @@ fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D
 }
 
 fn coordinate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
-    #[allow(clippy::cast_precision_loss)]
+    // As serde_json reads a number as f64.
     let number = match Scalar::deserialize(deserializer)? {
         Scalar::Float(number) => Some(number),
         Scalar::Signed(number) => Some(number as f64),
@@ -609,24 +616,7 @@ fn list<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
             skip_map(map).map(|()| Vec::new())
         }
-        fn visit_bool<E>(self, _: bool) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_unit<E>(self) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
+        scalars_read_as_default!();
     }
     deserializer.deserialize_any(ListVisitor(PhantomData))
 }
@@ -637,4 +627,179 @@ fn array<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<Value>
         Value::Array(items) => Some(items),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(value: Value) -> Delivery {
+        let body = serde_json::to_vec(&value).unwrap();
+        Delivery::parse(&body).expect("JSON reads")
+    }
+
+    /// The value of the first change of `value`'s first entry.
+    fn first_value(delivery: &Delivery) -> &ChangeValue {
+        &delivery.entry[0].changes[0].value
+    }
+
+    #[test]
+    fn metas_fields_are_read() {
+        let body = include_str!("../../tests/fixtures/webhooks/status_sent.json");
+        let delivery = Delivery::parse(body.as_bytes()).unwrap();
+        assert_eq!(
+            delivery.object.as_deref(),
+            Some("whatsapp_business_account")
+        );
+        assert_eq!(delivery.entry[0].id.as_deref(), Some("102290129340398"));
+        assert_eq!(delivery.phone_number_id(), Some("106540352242922"));
+        let change = &delivery.entry[0].changes[0];
+        assert_eq!(change.field.as_deref(), Some("messages"));
+        assert!(change.template_status_update().is_none());
+        let value = &change.value;
+        assert_eq!(
+            value.metadata.display_phone_number.as_deref(),
+            Some("15550783881")
+        );
+        let status = &value.statuses[0];
+        assert_eq!(status.id.as_deref(), Some("wamid.OUTBOUND1"));
+        assert_eq!(status.status.as_deref(), Some("sent"));
+        assert_eq!(status.timestamp, Some(Timestamp::Text("1739321100".into())));
+        assert_eq!(status.recipient_id.as_deref(), Some("16315551234"));
+        assert_eq!(status.biz_opaque_callback_data.as_deref(), Some("CALLBACK"));
+        let conversation = status.conversation.as_ref().unwrap();
+        assert_eq!(conversation.origin.kind.as_deref(), Some("utility"));
+        assert_eq!(status.pricing.as_ref().unwrap().billable, Some(true));
+
+        let body = include_str!("../../tests/fixtures/webhooks/status_failed.json");
+        let delivery = Delivery::parse(body.as_bytes()).unwrap();
+        let error = &first_value(&delivery).statuses[0].errors[0];
+        assert_eq!(error.code, Some(131_026));
+        assert!(error.title.is_some() && error.error_data.details.is_some());
+
+        let body = include_str!("../../tests/fixtures/webhooks/text.json");
+        let delivery = Delivery::parse(body.as_bytes()).unwrap();
+        let value = first_value(&delivery);
+        assert_eq!(value.contacts[0].wa_id.as_deref(), Some("16315551234"));
+        assert!(value.contacts[0].profile.name.is_some());
+        let message = &value.messages[0];
+        assert_eq!(message.kind.as_deref(), Some("text"));
+        assert_eq!(message.from.as_deref(), Some("16315551234"));
+        assert!(message.text.body.is_some());
+    }
+
+    #[test]
+    fn template_status_updates_are_read_with_their_id_as_text() {
+        let delivery = read(json!({"entry": [{"id": "102290129340398", "changes": [{
+            "value": {"event": "APPROVED", "message_template_id": 1_689_556_908_129_832_u64,
+                "message_template_name": "order_confirmation",
+                "message_template_language": "en_US", "reason": "NONE"},
+            "field": "message_template_status_update"}]}]}));
+        let update = delivery.entry[0].changes[0]
+            .template_status_update()
+            .unwrap();
+        assert_eq!(update.event.as_deref(), Some("APPROVED"));
+        assert_eq!(
+            update.message_template_id.as_deref(),
+            Some("1689556908129832")
+        );
+        assert_eq!(
+            update.message_template_name.as_deref(),
+            Some("order_confirmation")
+        );
+        assert_eq!(update.message_template_language.as_deref(), Some("en_US"));
+        assert_eq!(update.reason.as_deref(), Some("NONE"));
+        let by_text =
+            read(json!({"entry": [{"changes": [{"value": {"message_template_id": "9"}}]}]}));
+        let value = first_value(&by_text);
+        assert_eq!(value.template.message_template_id.as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn every_json_value_reads_and_only_other_bytes_fail() {
+        for body in [
+            "[1]",
+            "\"x\"",
+            "null",
+            "7",
+            "{}",
+            r#"{"entry": 5}"#,
+            r#"{"entry": {}}"#,
+        ] {
+            let delivery = Delivery::parse(body.as_bytes()).expect(body);
+            assert_eq!(delivery.changes().count(), 0, "{body}");
+        }
+        for body in ["", "{", "{\"entry\": [}", "not json"] {
+            let error = Delivery::parse(body.as_bytes()).unwrap_err();
+            let as_value = serde_json::from_slice::<Value>(body.as_bytes()).unwrap_err();
+            assert_eq!(error.to_string(), as_value.to_string(), "{body}");
+        }
+    }
+
+    #[test]
+    fn fields_of_another_type_are_none_and_elements_keep_their_place() {
+        let delivery = read(json!({"entry": [7, {"id": 12, "changes": [[], {
+            "field": ["messages"],
+            "value": {"metadata": "106540352242922", "contacts": {"wa_id": "1"},
+                "statuses": [5, {"id": 9, "status": null, "timestamp": 1_739_321_100,
+                    "errors": [{"code": "131026", "title": 1}], "conversation": 3,
+                    "pricing": null}],
+                "messages": [{"id": "wamid.1", "from": 16_315_551_234_u64, "timestamp": null,
+                    "type": "location", "location": {"latitude": "37.5", "longitude": "x"},
+                    "contacts": {"name": "?"}, "errors": "none", "text": "Hi"}]}}]}]}));
+        assert_eq!(delivery.entry.len(), 2);
+        assert!(delivery.entry[0].changes.is_empty());
+        let entry = &delivery.entry[1];
+        assert_eq!(entry.id, None);
+        assert_eq!(entry.changes.len(), 2);
+        let change = &entry.changes[1];
+        assert_eq!(change.field, None);
+        assert_eq!(change.value.metadata.phone_number_id, None);
+        assert!(change.value.contacts.is_empty());
+        let [unreadable, status] = &change.value.statuses[..] else {
+            panic!("two statuses");
+        };
+        assert_eq!(unreadable.id, None);
+        assert_eq!((&status.id, &status.status), (&None, &None));
+        assert_eq!(status.timestamp, Some(Timestamp::Seconds(1_739_321_100)));
+        assert_eq!(
+            (status.errors[0].code, &status.errors[0].title),
+            (None, &None)
+        );
+        assert!(status.conversation.is_some() && status.pricing.is_none());
+        let message = &change.value.messages[0];
+        assert_eq!(message.from, None);
+        assert_eq!(message.timestamp, Some(Timestamp::Unreadable));
+        assert_eq!(message.location.latitude, Some(37.5));
+        assert_eq!(message.location.longitude, None);
+        assert_eq!((&message.contacts, &message.errors), (&None, &None));
+        assert_eq!(message.text.body, None);
+    }
+
+    #[test]
+    fn a_key_given_twice_reads_as_its_last_value() {
+        let body = br#"{"entry": [{"id": "first", "id": "last", "changes": []}]}"#;
+        let delivery = Delivery::parse(body).unwrap();
+        assert_eq!(delivery.entry[0].id.as_deref(), Some("last"));
+    }
+
+    #[test]
+    fn timestamps_read_as_text_or_whole_seconds() {
+        let timestamp = |value: Value| {
+            let delivery = read(json!({"entry": [{"changes": [{"value": {
+                "statuses": [{"timestamp": value}]}}]}]}));
+            first_value(&delivery).statuses[0].timestamp.clone()
+        };
+        assert_eq!(
+            timestamp(json!(" 17 ")),
+            Some(Timestamp::Text(" 17 ".into()))
+        );
+        assert_eq!(timestamp(json!(-17)), Some(Timestamp::Seconds(-17)));
+        assert_eq!(timestamp(json!(1.5)), Some(Timestamp::Unreadable));
+        assert_eq!(timestamp(json!(u64::MAX)), Some(Timestamp::Unreadable));
+        assert_eq!(timestamp(json!({})), Some(Timestamp::Unreadable));
+        let delivery = read(json!({"entry": [{"changes": [{"value": {"statuses": [{}]}}]}]}));
+        assert_eq!(first_value(&delivery).statuses[0].timestamp, None);
+    }
 }
