@@ -6,6 +6,10 @@
 //! before it is applied and before the 200, so a crash after the answer loses nothing: the
 //! server re-applies stored deliveries that were never marked processed. Deliveries that arrive
 //! together are stored and applied together, one transaction per batch ([`Intake`]).
+//!
+//! A delivery's bytes are read once, into Meta's model ([`Delivery`]). However a stored delivery
+//! comes to be applied (in its batch, alone, or again by the retry loop) it is applied by one
+//! function, `apply_batch`: a lone delivery is a batch of one.
 
 use axum::{
     body::Bytes,
@@ -195,24 +199,27 @@ async fn write_batch(db: &DatabaseConnection, bus: &EventBus, config: &Config, b
         }
     })
     .await;
-    // Those left are stored or were stored before (and, if not JSON, not to be applied).
-    let unanswered = bodies
+    let unanswered: Vec<Job> = bodies
         .into_iter()
         .zip(answers)
         .filter_map(|(body, answer)| {
-            let answer = answer?;
-            Some(Job { body, answer })
-        });
+            Some(Job {
+                body,
+                answer: answer?,
+            })
+        })
+        .collect();
     let error = match written {
+        // Those left were stored before, or are not JSON (stored, never to be applied).
         Ok(()) => {
             for job in unanswered {
                 let _ = job.answer.send(Ok(()));
             }
             return;
         }
+        // Nothing of the batch is stored.
         Err(error) => error,
     };
-    let unanswered: Vec<Job> = unanswered.collect();
     if unanswered.len() > 1 {
         tracing::debug!(?error, "a batch of webhooks failed; writing each alone");
         for job in unanswered {
