@@ -8,7 +8,9 @@
 //! empty list, an empty object); unknown fields are ignored; strings are kept whole (what Parley
 //! keeps of them is cut where it is stored). Where Meta's type varies in practice, both forms
 //! read: timestamps come as text or as numbers, ids as text or numbers, coordinates as numbers or
-//! text. Only bytes that are not JSON fail to read.
+//! text. Only bytes that are not JSON fail to read. (JSON is read in one pass into the model, so
+//! what Parley never reads is only skipped: a number out of `f64`'s range, a lone surrogate or
+//! bytes that are not UTF-8 inside a field Parley ignores no longer make a delivery "not JSON".)
 //!
 //! This module says what Meta sent, not what it means for Parley: it must not depend on
 //! `webhooks`, `events` or anything that stores.
