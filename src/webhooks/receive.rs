@@ -2,16 +2,6 @@
 //! profile) and its open conversation, store the message once per wamid, and move the
 //! conversation's unread count and 24-hour service window.
 
-use super::{apply::Applied, inbound::parse_inbound};
-use crate::{
-    auto_reply::{self, Inbound},
-    config::Config,
-    domain::Phone,
-    error::AppError,
-    events::{Event, EventBus},
-    sending::{find_or_create_contact, find_or_create_conversation},
-    whatsapp::webhook::{ChangeValue, Message},
-};
 use chrono::Utc;
 use entity::{
     contact, conversation, message,
@@ -23,6 +13,17 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::{Expr, ExprTrait, OnConflict},
+};
+
+use super::{apply::Applied, inbound::parse_inbound};
+use crate::{
+    auto_reply::{self, Inbound},
+    config::Config,
+    domain::Phone,
+    error::AppError,
+    events::{Event, EventBus},
+    sending::{find_or_create_contact, find_or_create_conversation},
+    whatsapp::webhook::{ChangeValue, Message},
 };
 
 /// Longest profile name kept.
