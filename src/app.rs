@@ -71,13 +71,13 @@ impl Application {
         let addr = listener.local_addr()?;
         let (config, secrets) = (Arc::new(config), Arc::new(secrets));
         let events = EventBus::default();
-        let intake = webhooks::intake::Intake::start(db.clone(), events.clone(), config.clone());
         let services = Services {
             db,
             events,
             config,
             secrets,
         };
+        let intake = webhooks::intake::Intake::start(&services);
         let state = AppState {
             graphql: GraphqlState {
                 schema: graphql::build_schema(Some(services.clone())),

@@ -1,7 +1,8 @@
-//! A webhook delivery from any bytes, as if Meta had signed it: parsed and applied to an
-//! fresh SQLite database holding one workspace whose sender has phone_number_id `1001` (the
-//! seeds use it). Applying may skip what it does not know, but must never panic or fail with an
-//! internal error: a bad delivery is kept with a note, never retried forever.
+//! A webhook delivery from any bytes, as if Meta had signed it: read into Meta's model, then
+//! stored and applied as the server does, to a fresh SQLite database holding one workspace whose
+//! sender has phone_number_id `1001` (the seeds use it). Applying may skip what it does not know,
+//! but must never panic or fail with an internal error: a bad delivery is kept with a note, never
+//! retried forever.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -13,9 +14,9 @@ use parley::{
     db::{self, ServerSecrets},
     events::EventBus,
     webhooks::{apply_delivery, inbound::parse_inbound},
+    whatsapp::webhook::Delivery,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use serde_json::Value;
 
 struct World {
     runtime: tokio::runtime::Runtime,
@@ -67,22 +68,24 @@ fn world() -> &'static World {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(payload) = serde_json::from_slice::<Value>(data) else {
+    // Not JSON: stored with a note, never applied.
+    let Ok(delivery) = Delivery::parse(data) else {
         return;
     };
-    // What the intake parses on its own.
-    for entry in payload["entry"].as_array().into_iter().flatten() {
-        for change in entry["changes"].as_array().into_iter().flatten() {
-            for message in change["value"]["messages"].as_array().into_iter().flatten() {
-                let _ = parse_inbound(message);
-            }
+    // What the intake reads on its own.
+    for (_, change) in delivery.changes() {
+        for message in &change.value.messages {
+            let _ = parse_inbound(message);
         }
     }
     let world = world();
     let outcome = world
         .runtime
-        .block_on(apply_delivery(&world.db, &world.bus, &world.config, &payload));
+        .block_on(apply_delivery(&world.db, &world.bus, &world.config, data));
     if let Err(error) = outcome {
-        panic!("applying {payload} failed: {error:?}");
+        panic!(
+            "applying {} failed: {error:?}",
+            String::from_utf8_lossy(data)
+        );
     }
 });

@@ -28,7 +28,10 @@ use crate::{
     db::{self, ServerSecrets},
     domain::{MessageContent, content::Template},
     error::{AppError, ErrorCode},
-    whatsapp::client::{CloudApiClient, SendFailure},
+    whatsapp::{
+        client::{CloudApiClient, SendFailure},
+        webhook::TemplateStatusUpdate,
+    },
 };
 
 /// Pages read per sync (100 templates each): far above what a Business Account holds.
@@ -329,27 +332,25 @@ pub async fn check_send(
 pub async fn apply_status_update(
     db: &impl ConnectionTrait,
     waba_id: &str,
-    value: &Value,
+    update: &TemplateStatusUpdate,
 ) -> Result<Option<String>, AppError> {
-    let Some(event) = value["event"].as_str().filter(|e| !e.is_empty()) else {
+    let Some(event) = update.event.as_deref().filter(|e| !e.is_empty()) else {
         return Ok(Some("template status update without an event".into()));
     };
-    let name = value["message_template_name"].as_str().unwrap_or_default();
-    let language = value["message_template_language"]
-        .as_str()
+    let name = update.message_template_name.as_deref().unwrap_or_default();
+    let language = update
+        .message_template_language
+        .as_deref()
         .unwrap_or_default();
-    let meta_id = match &value["message_template_id"] {
-        Value::String(id) => Some(id.clone()),
-        Value::Number(id) => Some(id.to_string()),
-        _ => None,
-    };
+    let meta_id = update.message_template_id.clone();
     // Reinstated is Meta's word for "approved again" after a pause.
     let status = match event.to_ascii_uppercase().as_str() {
         "REINSTATED" => "APPROVED".to_owned(),
         other => clip(other, MAX_STATUS),
     };
-    let reason = value["reason"]
-        .as_str()
+    let reason = update
+        .reason
+        .as_deref()
         .filter(|r| !r.is_empty() && !r.eq_ignore_ascii_case("NONE"))
         .map(|r| clip(r, MAX_REASON));
     let senders: Vec<Uuid> = sender::Entity::find()

@@ -11,7 +11,6 @@ use entity::{
     sender,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::receive::Reply;
@@ -24,15 +23,16 @@ use crate::{
     whatsapp::{
         client::{MetaError, SendFailure},
         errors::{Decision, decide},
+        webhook::{ChangeValue, Delivery, Message, Status, TemplateStatusUpdate, Timestamp},
     },
 };
 
-/// A delivery read and routed: each status and inbound message with the sender it is for, and
-/// template status changes with their Business Account.
-pub struct Delivery<'a> {
+/// A delivery routed: each status and inbound message with the sender it is for, and template
+/// status changes with their Business Account.
+pub struct Routed<'a> {
     changes: Vec<Change<'a>>,
-    /// `message_template_status_update` changes: (the entry's WABA id, the change's value).
-    templates: Vec<(&'a str, &'a Value)>,
+    /// `message_template_status_update` changes, with the WABA id of their entry.
+    templates: Vec<(&'a str, &'a TemplateStatusUpdate)>,
     /// What cannot be applied (unknown numbers), kept as the delivery's note.
     skipped: Vec<String>,
 }
@@ -44,50 +44,39 @@ struct Change<'a> {
 }
 
 enum ChangeKind<'a> {
-    Status(&'a Value),
+    Status(&'a Status),
     /// An inbound message and the change value around it (which names the customer's profile).
     Message {
-        value: &'a Value,
-        message: &'a Value,
+        value: &'a ChangeValue,
+        message: &'a Message,
     },
 }
 
-impl<'a> Delivery<'a> {
-    /// Routes every change of every entry of `payload` by `metadata.phone_number_id`.
-    pub async fn read(db: &impl ConnectionTrait, payload: &'a Value) -> Result<Self, AppError> {
-        Self::read_with(db, payload, &mut Vec::new()).await
-    }
-
-    /// [`read`](Self::read), looking senders up in `senders` first and keeping there those it
-    /// reads: deliveries read together mostly name one number.
-    pub async fn read_with(
+impl<'a> Routed<'a> {
+    /// Routes every change of every entry of `delivery` by `metadata.phone_number_id`, looking
+    /// senders up in `senders` first and keeping there those it reads: deliveries read together
+    /// mostly name one number.
+    pub async fn read(
         db: &impl ConnectionTrait,
-        payload: &'a Value,
+        delivery: &'a Delivery,
         senders: &mut Vec<sender::Model>,
     ) -> Result<Self, AppError> {
-        let mut delivery = Delivery {
+        let mut routed = Routed {
             changes: Vec::new(),
             templates: Vec::new(),
             skipped: Vec::new(),
         };
         // Template status changes name the Business Account by the entry's id instead of a
         // phone number.
-        for entry in payload["entry"].as_array().into_iter().flatten() {
-            let waba_id = entry["id"].as_str().unwrap_or_default();
-            for change in entry["changes"].as_array().into_iter().flatten() {
-                if change["field"] == "message_template_status_update" {
-                    delivery.templates.push((waba_id, &change["value"]));
-                }
+        for (entry, change) in delivery.changes() {
+            if let Some(update) = change.template_status_update() {
+                let waba_id = entry.id.as_deref().unwrap_or_default();
+                routed.templates.push((waba_id, update));
             }
         }
-        let values = payload["entry"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|entry| entry["changes"].as_array().into_iter().flatten())
-            .map(|change| &change["value"]);
-        for value in values {
-            let Some(phone_number_id) = value["metadata"]["phone_number_id"].as_str() else {
+        for (_, change) in delivery.changes() {
+            let value = &change.value;
+            let Some(phone_number_id) = value.metadata.phone_number_id.as_deref() else {
                 continue;
             };
             let known = senders
@@ -106,27 +95,27 @@ impl<'a> Delivery<'a> {
                         sender
                     }
                     None => {
-                        delivery
+                        routed
                             .skipped
                             .push(format!("unknown phone_number_id {phone_number_id}"));
                         continue;
                     }
                 },
             };
-            for status in value["statuses"].as_array().into_iter().flatten() {
-                delivery.changes.push(Change {
+            for status in &value.statuses {
+                routed.changes.push(Change {
                     sender: sender.clone(),
                     kind: ChangeKind::Status(status),
                 });
             }
-            for message in value["messages"].as_array().into_iter().flatten() {
-                delivery.changes.push(Change {
+            for message in &value.messages {
+                routed.changes.push(Change {
                     sender: sender.clone(),
                     kind: ChangeKind::Message { value, message },
                 });
             }
         }
-        Ok(delivery)
+        Ok(routed)
     }
 
     /// The workspace of the first sender the delivery names, if it names a known one.
@@ -152,10 +141,10 @@ impl<'a> Delivery<'a> {
             return "";
         };
         let key = match change.kind {
-            ChangeKind::Status(status) => &status["id"],
-            ChangeKind::Message { message, .. } => &message["from"],
+            ChangeKind::Status(status) => &status.id,
+            ChangeKind::Message { message, .. } => &message.from,
         };
-        key.as_str().unwrap_or_default()
+        key.as_deref().unwrap_or_default()
     }
 
     /// Applies every change in `uow`, gathering in `applied` what to write and do once every
@@ -194,8 +183,8 @@ impl<'a> Delivery<'a> {
     /// Applies the template status changes; what was skipped so far, these included.
     async fn apply_templates(&self, db: &impl ConnectionTrait) -> Result<Vec<String>, AppError> {
         let mut skipped = self.skipped.clone();
-        for (waba_id, value) in &self.templates {
-            skipped.extend(crate::templates::apply_status_update(db, waba_id, value).await?);
+        for (waba_id, update) in &self.templates {
+            skipped.extend(crate::templates::apply_status_update(db, waba_id, update).await?);
         }
         Ok(skipped)
     }
@@ -204,21 +193,6 @@ impl<'a> Delivery<'a> {
 /// A delivery's note: what was skipped, if anything.
 fn note(skipped: Vec<String>) -> Option<String> {
     (!skipped.is_empty()).then(|| skipped.join("; "))
-}
-
-/// Applies a delivery that was not stored, one transaction per change (for tools and the fuzzer;
-/// the server stores every delivery first: see `intake`). `Ok(Some(note))` records what was
-/// skipped.
-pub async fn apply_delivery(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
-    payload: &Value,
-) -> Result<Option<String>, AppError> {
-    Delivery::read(db, payload)
-        .await?
-        .apply_each(db, bus, config)
-        .await
 }
 
 /// What applying changes leaves to do: the statuses of locked messages to write, and the inbound
@@ -238,12 +212,12 @@ impl Applied {
     pub async fn lock_statuses<'d>(
         &mut self,
         uow: &UnitOfWork<'_>,
-        deliveries: impl Iterator<Item = &'d Delivery<'d>>,
+        deliveries: impl Iterator<Item = &'d Routed<'d>>,
     ) -> Result<(), AppError> {
         let (mut senders, mut wamids) = (Vec::new(), Vec::new());
         for change in deliveries.flat_map(|delivery| &delivery.changes) {
             if let ChangeKind::Status(status) = change.kind
-                && let Some(wamid) = status["id"].as_str()
+                && let Some(wamid) = status.id.as_deref()
             {
                 senders.push(change.sender.id);
                 wamids.push(wamid);
@@ -307,28 +281,30 @@ impl Change<'_> {
     }
 }
 
-fn unix_time(value: &Value) -> DateTime<Utc> {
-    value
-        .as_str()
-        .and_then(|text| text.parse::<i64>().ok())
-        .or_else(|| value.as_i64())
+/// When a status happened: Meta's unix seconds, or now when they are unreadable.
+fn unix_time(timestamp: Option<&Timestamp>) -> DateTime<Utc> {
+    let seconds = match timestamp {
+        Some(Timestamp::Text(text)) => text.parse::<i64>().ok(),
+        Some(Timestamp::Seconds(seconds)) => Some(*seconds),
+        Some(Timestamp::Unreadable) | None => None,
+    };
+    seconds
         .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
         .unwrap_or_else(Utc::now)
 }
 
 /// Meta's error on a failed status, as the contract's code and Meta's words.
-fn failure_of(status: &Value) -> (String, String) {
-    let error = &status["errors"][0];
+fn failure_of(status: &Status) -> (String, String) {
+    let error = status.errors.first();
     let meta = MetaError {
         http_status: 200,
-        code: error["code"].as_i64().unwrap_or(0),
+        code: error.and_then(|error| error.code).unwrap_or(0),
         subcode: None,
-        message: error["title"]
-            .as_str()
-            .or_else(|| error["message"].as_str())
+        message: error
+            .and_then(|error| error.title.as_deref().or(error.message.as_deref()))
             .unwrap_or("failed")
             .to_owned(),
-        details: error["error_data"]["details"].as_str().map(str::to_owned),
+        details: error.and_then(|error| error.error_data.details.clone()),
         fbtrace_id: None,
     };
     match decide(&SendFailure::Meta(meta.clone())) {
@@ -340,13 +316,13 @@ fn failure_of(status: &Value) -> (String, String) {
 async fn apply_one_status(
     uow: &mut UnitOfWork<'_>,
     sender: &sender::Model,
-    status: &Value,
+    status: &Status,
     applied: &mut Applied,
 ) -> Result<Option<String>, AppError> {
-    let Some(wamid) = status["id"].as_str() else {
+    let Some(wamid) = status.id.as_deref() else {
         return Ok(Some("status without id".into()));
     };
-    let kind = match status["status"].as_str() {
+    let kind = match status.status.as_deref() {
         Some("sent") => MessageStatus::Sent,
         Some("delivered") => MessageStatus::Delivered,
         Some("read") => MessageStatus::Read,
@@ -355,7 +331,7 @@ async fn apply_one_status(
     };
     let update = StatusUpdate {
         status: kind,
-        at: unix_time(&status["timestamp"]),
+        at: unix_time(status.timestamp.as_ref()),
         error: (kind == MessageStatus::Failed).then(|| failure_of(status)),
     };
     let key = (sender.id, wamid.to_owned());
@@ -370,8 +346,9 @@ async fn apply_one_status(
         None => {
             // A send that ended delivery_unknown carries its attempt id back: Meta has it
             // after all.
-            if let Some(attempt_id) = status["biz_opaque_callback_data"]
-                .as_str()
+            if let Some(attempt_id) = status
+                .biz_opaque_callback_data
+                .as_deref()
                 .and_then(|data| Uuid::parse_str(data).ok())
             {
                 settle_unknown(uow, attempt_id, wamid).await?;

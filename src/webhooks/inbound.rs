@@ -1,6 +1,7 @@
-//! Reading one inbound message of Meta's `messages` webhook: [`parse_inbound`] turns one element
-//! of `entry[].changes[].value.messages` into an [`InboundMessage`], with the body in Parley's
-//! stored form. The caller walks the envelope and owns persistence.
+//! Reading one inbound message of Meta's `messages` webhook: [`parse_inbound`] turns one message
+//! of a delivery's model (`entry[].changes[].value.messages`, see [`crate::whatsapp::webhook`])
+//! into an [`InboundMessage`], with the body in Parley's stored form. The caller walks the
+//! envelope and owns persistence.
 //!
 //! An inbound message must never be lost, so parsing is lenient where Meta's payload varies:
 //! strings longer than Parley keeps are cut (65 536 characters for a text body, 4 096 for any
@@ -48,6 +49,10 @@ use chrono::{DateTime, Utc};
 use entity::message::MessageType;
 use serde_json::{Map, Value, json};
 
+use crate::whatsapp::webhook::{
+    Button, Interactive, Location, Media, Message, Reaction, Timestamp,
+};
+
 /// Meta allows 4 096 characters in a text message; Parley keeps more in case that grows.
 const TEXT_MAX: usize = 65_536;
 /// Every other string: captions, ids, titles, file names, and the strings inside Meta's objects.
@@ -78,16 +83,14 @@ pub struct InboundMessage {
     pub context_wamid: Option<String>,
 }
 
-/// Parses one element of a webhook's `value.messages`. Fails only when `id`, `from`,
+/// Reads one message of a webhook's `value.messages`. Fails only when `id`, `from`,
 /// `timestamp` or `type` is missing or unreadable; the error is a short reason for the log.
-pub fn parse_inbound(message: &Value) -> Result<InboundMessage, String> {
-    let wamid = string(message, "id", STRING_MAX).ok_or("message has no id")?;
-    let from = parse_from(message.get("from"))?;
-    let timestamp = parse_timestamp(message.get("timestamp"))?;
-    let meta_type = string(message, "type", STRING_MAX).ok_or("message has no type")?;
-    let context_wamid = message
-        .get("context")
-        .and_then(|context| string(context, "id", STRING_MAX));
+pub fn parse_inbound(message: &Message) -> Result<InboundMessage, String> {
+    let wamid = kept(message.id.as_deref(), STRING_MAX).ok_or("message has no id")?;
+    let from = parse_from(message.from.as_deref())?;
+    let timestamp = parse_timestamp(message.timestamp.as_ref())?;
+    let meta_type = kept(message.kind.as_deref(), STRING_MAX).ok_or("message has no type")?;
+    let context_wamid = kept(message.context.id.as_deref(), STRING_MAX);
     let content = content(message, &meta_type).unwrap_or_else(|| unsupported(message, &meta_type));
     Ok(InboundMessage {
         wamid,
@@ -107,51 +110,53 @@ struct Content {
 }
 
 /// The content of a type Parley models; `None` for any other type or malformed content.
-fn content(message: &Value, meta_type: &str) -> Option<Content> {
-    let object = message.get(meta_type);
+fn content(message: &Message, meta_type: &str) -> Option<Content> {
     match meta_type {
         "text" => {
-            let body = string(object?, "body", TEXT_MAX)?;
+            let body = kept(message.text.body.as_deref(), TEXT_MAX)?;
             Some(Content {
                 message_type: MessageType::Text,
                 body: json!({"type": "text", "body": body}),
                 text: Some(body),
             })
         }
-        "image" => media(MessageType::Image, meta_type, object?),
-        "video" => media(MessageType::Video, meta_type, object?),
-        "audio" => media(MessageType::Audio, meta_type, object?),
-        "document" => media(MessageType::Document, meta_type, object?),
-        "sticker" => media(MessageType::Sticker, meta_type, object?),
-        "location" => location(object?),
-        "contacts" => contacts(object?),
-        "interactive" => interactive(object?),
-        "button" => quick_reply(object?),
-        "reaction" => reaction(object?),
+        "image" => media(MessageType::Image, meta_type, &message.image),
+        "video" => media(MessageType::Video, meta_type, &message.video),
+        "audio" => media(MessageType::Audio, meta_type, &message.audio),
+        "document" => media(MessageType::Document, meta_type, &message.document),
+        "sticker" => media(MessageType::Sticker, meta_type, &message.sticker),
+        "location" => location(&message.location),
+        "contacts" => contacts(message.contacts.as_deref()?),
+        "interactive" => interactive(&message.interactive),
+        "button" => quick_reply(&message.button),
+        "reaction" => reaction(&message.reaction),
         _ => None,
     }
 }
 
-fn media(message_type: MessageType, meta_type: &str, media: &Value) -> Option<Content> {
+fn media(message_type: MessageType, meta_type: &str, media: &Media) -> Option<Content> {
     let mut body = Map::new();
     body.insert("type".into(), meta_type.into());
-    body.insert("mediaId".into(), string(media, "id", STRING_MAX)?.into());
-    insert_string(&mut body, "mimeType", media, "mime_type");
-    insert_string(&mut body, "sha256", media, "sha256");
-    let caption = string(media, "caption", STRING_MAX);
+    body.insert(
+        "mediaId".into(),
+        kept(media.id.as_deref(), STRING_MAX)?.into(),
+    );
+    insert_string(&mut body, "mimeType", media.mime_type.as_deref());
+    insert_string(&mut body, "sha256", media.sha256.as_deref());
+    let caption = kept(media.caption.as_deref(), STRING_MAX);
     if let Some(caption) = &caption {
         body.insert("caption".into(), caption.as_str().into());
     }
     let mut filename = None;
     match message_type {
         MessageType::Document => {
-            filename = string(media, "filename", STRING_MAX);
+            filename = kept(media.filename.as_deref(), STRING_MAX);
             if let Some(filename) = &filename {
                 body.insert("filename".into(), filename.as_str().into());
             }
         }
-        MessageType::Sticker => insert_bool(&mut body, "animated", media, "animated"),
-        MessageType::Audio => insert_bool(&mut body, "voice", media, "voice"),
+        MessageType::Sticker => insert_bool(&mut body, "animated", media.animated),
+        MessageType::Audio => insert_bool(&mut body, "voice", media.voice),
         _ => {}
     }
     Some(Content {
@@ -161,11 +166,11 @@ fn media(message_type: MessageType, meta_type: &str, media: &Value) -> Option<Co
     })
 }
 
-fn location(location: &Value) -> Option<Content> {
-    let latitude = coordinate(location.get("latitude")?)?;
-    let longitude = coordinate(location.get("longitude")?)?;
-    let name = string(location, "name", STRING_MAX);
-    let address = string(location, "address", STRING_MAX);
+fn location(location: &Location) -> Option<Content> {
+    let latitude = location.latitude?;
+    let longitude = location.longitude?;
+    let name = kept(location.name.as_deref(), STRING_MAX);
+    let address = kept(location.address.as_deref(), STRING_MAX);
     let mut body = Map::new();
     body.insert("type".into(), "location".into());
     body.insert("latitude".into(), latitude.into());
@@ -186,51 +191,44 @@ fn location(location: &Value) -> Option<Content> {
     })
 }
 
-/// Meta sends numbers; some relays send them as strings.
-fn coordinate(value: &Value) -> Option<f64> {
-    let number = match value {
-        Value::Number(number) => number.as_f64()?,
-        Value::String(text) => text.trim().parse().ok()?,
-        _ => return None,
-    };
-    number.is_finite().then_some(number)
-}
-
-fn contacts(cards: &Value) -> Option<Content> {
-    let cards = cards.as_array().filter(|cards| !cards.is_empty())?;
-    let kept: Vec<Value> = cards
+fn contacts(cards: &[Value]) -> Option<Content> {
+    if cards.is_empty() {
+        return None;
+    }
+    let kept_cards: Vec<Value> = cards
         .iter()
         .take(ELEMENTS_MAX)
         .map(|card| bounded(card, 0))
         .collect();
-    let text = kept
+    // The cards are Meta's objects, kept as given: read back from what is stored.
+    let text = kept_cards
         .first()
         .and_then(|card| card.get("name"))
-        .and_then(|name| string(name, "formatted_name", STRING_MAX))
-        .map(|name| match kept.len() {
+        .and_then(|name| kept(name.get("formatted_name")?.as_str(), STRING_MAX))
+        .map(|name| match kept_cards.len() {
             1 => format!("👤 {name}"),
             n => format!("👤 {name} +{}", n - 1),
         });
     Some(Content {
         message_type: MessageType::Contacts,
-        body: json!({"type": "contacts", "contacts": kept}),
+        body: json!({"type": "contacts", "contacts": kept_cards}),
         text,
     })
 }
 
-fn interactive(interactive: &Value) -> Option<Content> {
-    let (kind, reply) = match interactive.get("type")?.as_str()? {
-        "button_reply" => ("button", interactive.get("button_reply")?),
-        "list_reply" => ("list", interactive.get("list_reply")?),
+fn interactive(interactive: &Interactive) -> Option<Content> {
+    let (kind, reply) = match interactive.kind.as_deref()? {
+        "button_reply" => ("button", &interactive.button_reply),
+        "list_reply" => ("list", &interactive.list_reply),
         _ => return None,
     };
-    let title = string(reply, "title", STRING_MAX)?;
+    let title = kept(reply.title.as_deref(), STRING_MAX)?;
     let mut body = Map::new();
     body.insert("kind".into(), kind.into());
-    body.insert("id".into(), string(reply, "id", STRING_MAX)?.into());
+    body.insert("id".into(), kept(reply.id.as_deref(), STRING_MAX)?.into());
     body.insert("title".into(), title.as_str().into());
     if kind == "list" {
-        insert_string(&mut body, "description", reply, "description");
+        insert_string(&mut body, "description", reply.description.as_deref());
     }
     Some(Content {
         message_type: MessageType::Interactive,
@@ -240,9 +238,9 @@ fn interactive(interactive: &Value) -> Option<Content> {
 }
 
 /// A tap on a template's quick-reply button (Meta's `button` type).
-fn quick_reply(button: &Value) -> Option<Content> {
-    let text = string(button, "text", STRING_MAX)?;
-    let payload = string(button, "payload", STRING_MAX).unwrap_or_default();
+fn quick_reply(button: &Button) -> Option<Content> {
+    let text = kept(button.text.as_deref(), STRING_MAX)?;
+    let payload = kept(button.payload.as_deref(), STRING_MAX).unwrap_or_default();
     Some(Content {
         message_type: MessageType::Interactive,
         body: json!({"type": "interactive",
@@ -251,10 +249,10 @@ fn quick_reply(button: &Value) -> Option<Content> {
     })
 }
 
-fn reaction(reaction: &Value) -> Option<Content> {
-    let message_wamid = string(reaction, "message_id", STRING_MAX)?;
+fn reaction(reaction: &Reaction) -> Option<Content> {
+    let message_wamid = kept(reaction.message_id.as_deref(), STRING_MAX)?;
     // Meta omits the emoji when the customer removes a reaction.
-    let emoji = string(reaction, "emoji", STRING_MAX);
+    let emoji = kept(reaction.emoji.as_deref(), STRING_MAX);
     Some(Content {
         message_type: MessageType::Reaction,
         body: json!({"type": "reaction", "messageWamid": message_wamid,
@@ -263,20 +261,23 @@ fn reaction(reaction: &Value) -> Option<Content> {
     })
 }
 
-fn unsupported(message: &Value, meta_type: &str) -> Content {
+fn unsupported(message: &Message, meta_type: &str) -> Content {
     let named = match meta_type {
-        "unsupported" => message.get("unsupported"),
-        "interactive" => message.get("interactive"),
+        "unsupported" => message.unsupported.kind.as_deref(),
+        "interactive" => message.interactive.kind.as_deref(),
         _ => None,
     };
-    let meta_type = named
-        .and_then(|named| string(named, "type", STRING_MAX))
-        .unwrap_or_else(|| meta_type.to_owned());
+    let meta_type = kept(named, STRING_MAX).unwrap_or_else(|| meta_type.to_owned());
     let mut body = Map::new();
     body.insert("type".into(), "unsupported".into());
     body.insert("metaType".into(), meta_type.into());
-    if let Some(errors) = message.get("errors").filter(|errors| errors.is_array()) {
-        body.insert("errors".into(), bounded(errors, 0));
+    if let Some(errors) = &message.errors {
+        // As `bounded` keeps an array: the errors are its elements, one level down.
+        let errors = errors.iter().take(ELEMENTS_MAX);
+        body.insert(
+            "errors".into(),
+            errors.map(|error| bounded(error, 1)).collect(),
+        );
     }
     Content {
         message_type: MessageType::Unsupported,
@@ -287,9 +288,8 @@ fn unsupported(message: &Value, meta_type: &str) -> Content {
 
 /// The customer's WhatsApp id. Meta sends digits; a leading `+` is dropped so the id matches
 /// `contacts[].wa_id`.
-fn parse_from(from: Option<&Value>) -> Result<String, String> {
+fn parse_from(from: Option<&str>) -> Result<String, String> {
     let from = from
-        .and_then(Value::as_str)
         .map(str::trim)
         .filter(|from| !from.is_empty())
         .ok_or("message has no from")?;
@@ -304,11 +304,11 @@ fn parse_from(from: Option<&Value>) -> Result<String, String> {
 }
 
 /// Unix seconds; Meta sends them as a string.
-fn parse_timestamp(timestamp: Option<&Value>) -> Result<DateTime<Utc>, String> {
+fn parse_timestamp(timestamp: Option<&Timestamp>) -> Result<DateTime<Utc>, String> {
     let seconds = match timestamp {
-        Some(Value::String(text)) => text.trim().parse::<i64>().ok(),
-        Some(Value::Number(number)) => number.as_i64(),
-        Some(_) => None,
+        Some(Timestamp::Text(text)) => text.trim().parse::<i64>().ok(),
+        Some(Timestamp::Seconds(seconds)) => Some(*seconds),
+        Some(Timestamp::Unreadable) => None,
         None => return Err("message has no timestamp".into()),
     };
     seconds
@@ -316,20 +316,20 @@ fn parse_timestamp(timestamp: Option<&Value>) -> Result<DateTime<Utc>, String> {
         .ok_or_else(|| "message's timestamp is not unix seconds".into())
 }
 
-/// The string at `key`, cut to `max` characters; `None` when absent, not a string, or blank.
-fn string(object: &Value, key: &str, max: usize) -> Option<String> {
-    let text = object.get(key)?.as_str()?;
-    (!text.trim().is_empty()).then(|| truncate(text, max))
+/// `text` cut to `max` characters; `None` when absent or blank.
+fn kept(text: Option<&str>, max: usize) -> Option<String> {
+    text.filter(|text| !text.trim().is_empty())
+        .map(|text| truncate(text, max))
 }
 
-fn insert_string(body: &mut Map<String, Value>, key: &str, object: &Value, meta_key: &str) {
-    if let Some(text) = string(object, meta_key, STRING_MAX) {
+fn insert_string(body: &mut Map<String, Value>, key: &str, text: Option<&str>) {
+    if let Some(text) = kept(text, STRING_MAX) {
         body.insert(key.into(), text.into());
     }
 }
 
-fn insert_bool(body: &mut Map<String, Value>, key: &str, object: &Value, meta_key: &str) {
-    if let Some(flag) = object.get(meta_key).and_then(Value::as_bool) {
+fn insert_bool(body: &mut Map<String, Value>, key: &str, flag: Option<bool>) {
+    if let Some(flag) = flag {
         body.insert(key.into(), flag.into());
     }
 }
@@ -366,6 +366,7 @@ fn bounded(value: &Value, depth: usize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::whatsapp::webhook::Delivery;
 
     const CUSTOMER: &str = "16315551234";
     /// The business message the fixtures' replies and reaction point at.
@@ -487,6 +488,24 @@ mod tests {
             text: text.map(Into::into),
             context_wamid: context_wamid.map(Into::into),
         }
+    }
+
+    /// The model of `message`, read as it is from a delivery.
+    fn read(message: &Value) -> Message {
+        let delivery = json!({"entry": [{"changes": [{"value": {"messages": [message]}}]}]});
+        let mut delivery = Delivery::from_value(&delivery);
+        delivery
+            .entry
+            .remove(0)
+            .changes
+            .remove(0)
+            .value
+            .messages
+            .remove(0)
+    }
+
+    fn parse_inbound(message: &Value) -> Result<InboundMessage, String> {
+        super::parse_inbound(&read(message))
     }
 
     fn parse(name: &str) -> InboundMessage {

@@ -6,6 +6,10 @@
 //! before it is applied and before the 200, so a crash after the answer loses nothing: the
 //! server re-applies stored deliveries that were never marked processed. Deliveries that arrive
 //! together are stored and applied together, one transaction per batch ([`Intake`]).
+//!
+//! A delivery's bytes are read once, into Meta's model ([`Delivery`]). However a stored delivery
+//! comes to be applied (in its batch, alone, or again by the retry loop) it is applied by one
+//! function, `apply_batch`: a lone delivery is a batch of one.
 
 use axum::{
     body::Bytes,
@@ -22,7 +26,6 @@ use sea_orm::{
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -31,13 +34,14 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::apply::{Applied, Delivery};
+use super::apply::{Applied, Routed};
 use crate::{
-    app::AppState,
     config::Config,
     db,
     error::AppError,
     events::{EventBus, UnitOfWork},
+    services::Services,
+    whatsapp::webhook::Delivery,
 };
 
 #[derive(Deserialize)]
@@ -51,8 +55,8 @@ pub struct Handshake {
 }
 
 /// `GET /webhooks/whatsapp`: echoes `hub.challenge` when `hub.verify_token` is ours.
-pub async fn verify(State(state): State<AppState>, Query(handshake): Query<Handshake>) -> Response {
-    let expected = state.services.config.webhook_verify_token.as_ref();
+pub async fn verify(State(intake): State<Intake>, Query(handshake): Query<Handshake>) -> Response {
+    let expected = intake.config.webhook_verify_token.as_ref();
     let matches = match (expected, handshake.verify_token.as_deref()) {
         (Some(expected), Some(given)) => {
             bool::from(expected.expose_secret().as_bytes().ct_eq(given.as_bytes()))
@@ -95,11 +99,11 @@ pub fn signature_is_valid(secret: &[u8], body: &[u8], signature: Option<&str>) -
 }
 
 /// `POST /webhooks/whatsapp`
-pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn receive(State(intake): State<Intake>, headers: HeaderMap, body: Bytes) -> Response {
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|value| value.to_str().ok());
-    let valid = match &state.services.config.app_secret {
+    let valid = match &intake.config.app_secret {
         Some(secret) => signature_is_valid(secret.expose_secret().as_bytes(), &body, signature),
         None => {
             tracing::warn!(
@@ -111,7 +115,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     if !valid {
         return (StatusCode::UNAUTHORIZED, "invalid signature").into_response();
     }
-    match state.intake.submit(body).await {
+    match intake.submit(body).await {
         Ok(()) => (StatusCode::OK, "OK").into_response(),
         Err(error) => error.into_response(),
     }
@@ -130,6 +134,8 @@ const QUEUE: usize = 1024;
 #[derive(Clone)]
 pub struct Intake {
     queue: mpsc::Sender<Job>,
+    /// The app secret that signs deliveries and the handshake's verify token.
+    config: Arc<Config>,
 }
 
 /// A delivery waiting to be written, and its request waiting for the outcome.
@@ -141,7 +147,13 @@ struct Job {
 impl Intake {
     /// Starts the writer. On Postgres two batches may be written at once, so that one is applied
     /// while the other's commit waits for the disk; SQLite has a single writer anyway.
-    pub fn start(db: DatabaseConnection, bus: EventBus, config: Arc<Config>) -> Self {
+    pub fn start(services: &Services) -> Self {
+        let Services {
+            db,
+            events: bus,
+            config,
+            ..
+        } = services.clone();
         let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
         let writers = match db.get_database_backend() {
             DatabaseBackend::Postgres => 2,
@@ -169,7 +181,10 @@ impl Intake {
                 });
             }
         });
-        Self { queue }
+        Self {
+            queue,
+            config: services.config.clone(),
+        }
     }
 
     /// Stores and applies a verified delivery; returns once it is stored.
@@ -188,85 +203,85 @@ impl Intake {
 /// delivery is written alone, so that one bad delivery (or a deadlock) costs only itself; one
 /// that still cannot be applied is stored alone, for the retry loop to apply.
 async fn write_batch(db: &DatabaseConnection, bus: &EventBus, config: &Config, batch: Vec<Job>) {
-    let payloads: Vec<Result<Value, serde_json::Error>> = batch
-        .iter()
-        .map(|job| serde_json::from_slice(&job.body))
+    let (bodies, answers): (Vec<Bytes>, Vec<_>) =
+        batch.into_iter().map(|job| (job.body, job.answer)).unzip();
+    let mut answers: Vec<Option<oneshot::Sender<_>>> = answers.into_iter().map(Some).collect();
+    let written = store_and_apply(db, bus, config, &bodies, |index, _| {
+        // Stored, so answered 200 even if applying it failed: the retry loop applies it.
+        if let Some(answer) = answers[index].take() {
+            let _ = answer.send(Ok(()));
+        }
+    })
+    .await;
+    let unanswered: Vec<Job> = bodies
+        .into_iter()
+        .zip(answers)
+        .filter_map(|(body, answer)| {
+            Some(Job {
+                body,
+                answer: answer?,
+            })
+        })
         .collect();
-    let error = match write_together(db, bus, config, &batch, &payloads).await {
-        Ok(later) => return answer(db, bus, config, batch, &payloads, later).await,
+    let error = match written {
+        // Those left were stored before, or are not JSON (stored, never to be applied).
+        Ok(()) => {
+            for job in unanswered {
+                let _ = job.answer.send(Ok(()));
+            }
+            return;
+        }
+        // Nothing of the batch is stored.
         Err(error) => error,
     };
-    if batch.len() > 1 {
+    if unanswered.len() > 1 {
         tracing::debug!(?error, "a batch of webhooks failed; writing each alone");
-        for job in batch {
+        for job in unanswered {
             Box::pin(write_batch(db, bus, config, vec![job])).await;
         }
         return;
     }
-    for (job, payload) in batch.into_iter().zip(&payloads) {
+    for job in unanswered {
         tracing::warn!(?error, "applying a webhook failed; storing it alone");
-        let _ = job.answer.send(store_alone(db, &job.body, payload).await);
+        let _ = job.answer.send(store_alone(db, &job.body).await);
     }
 }
 
-/// Answers the requests of a committed batch (whose events are broadcast and auto-replies
-/// queued by then); the deliveries it left to apply (those of several changes) are applied before
-/// their requests are answered.
-async fn answer(
+/// Stores every delivery of `bodies` that was not stored before, in one transaction, and applies
+/// them ([`apply_batch`]). On `Err` nothing is stored.
+async fn store_and_apply(
     db: &DatabaseConnection,
     bus: &EventBus,
     config: &Config,
-    batch: Vec<Job>,
-    payloads: &[Result<Value, serde_json::Error>],
-    later: Vec<(usize, Uuid)>,
-) {
-    let mut later_jobs = Vec::with_capacity(later.len());
-    for (index, job) in batch.into_iter().enumerate() {
-        match later.iter().find(|(at, _)| *at == index) {
-            Some(&(_, id)) => later_jobs.push((job, id, index)),
-            None => {
-                let _ = job.answer.send(Ok(()));
-            }
-        }
-    }
-    for (job, id, index) in later_jobs {
-        if let Ok(payload) = &payloads[index] {
-            apply_or_note(db, bus, config, id, payload).await;
-        }
-        let _ = job.answer.send(Ok(()));
-    }
-}
-
-/// Stores every delivery of a batch and applies the single-change ones, in one unit of work
-/// (committed, its events broadcast and its auto-replies queued, when this returns); returns the
-/// deliveries of several changes, stored but left to apply (by their index in the batch, with
-/// their stored id).
-async fn write_together(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
-    batch: &[Job],
-    payloads: &[Result<Value, serde_json::Error>],
-) -> Result<Vec<(usize, Uuid)>, AppError> {
-    let mut uow = UnitOfWork::begin(db, bus).await?;
-    let mut deliveries = Vec::with_capacity(batch.len());
+    bodies: &[impl AsRef<[u8]>],
+    done: impl FnMut(usize, Result<(), AppError>),
+) -> Result<(), AppError> {
+    let deliveries: Vec<_> = bodies
+        .iter()
+        .map(|body| Delivery::parse(body.as_ref()))
+        .collect();
+    let uow = UnitOfWork::begin(db, bus).await?;
+    let mut routed = Vec::with_capacity(deliveries.len());
     let mut senders = Vec::new();
-    for payload in payloads {
-        deliveries.push(match payload {
-            Ok(payload) => Some(Delivery::read_with(uow.txn(), payload, &mut senders).await?),
+    for delivery in &deliveries {
+        routed.push(match delivery {
+            Ok(delivery) => Some(Routed::read(uow.txn(), delivery, &mut senders).await?),
             Err(_) => None,
         });
     }
-    let mut order: Vec<usize> = (0..batch.len()).collect();
-    order.sort_by_key(|&index| deliveries[index].as_ref().map(Delivery::lock_key));
-    // Each distinct body once, as processed when it is applied here.
-    let mut rows: Vec<(usize, StoredDelivery<'_>)> = Vec::with_capacity(batch.len());
+    let mut order: Vec<usize> = (0..bodies.len()).collect();
+    order.sort_by_key(|&index| routed[index].as_ref().map(Routed::lock_key));
+    // Each distinct body once, as processed when it is applied in this transaction.
+    let mut rows: Vec<(usize, StoredDelivery<'_>)> = Vec::with_capacity(bodies.len());
     for index in order {
-        let payload = payloads[index].as_ref();
         let delivery = deliveries[index].as_ref();
-        let mut stored = StoredDelivery::new(&batch[index].body, payload.ok(), delivery);
-        stored.processed = delivery.is_none_or(Delivery::is_single);
-        if let Err(error) = payload {
+        let mut stored = StoredDelivery::new(
+            bodies[index].as_ref(),
+            delivery.ok(),
+            routed[index].as_ref(),
+        );
+        stored.processed = routed[index].as_ref().is_none_or(Routed::is_single);
+        if let Err(error) = delivery {
             stored.note = Some(not_json(error));
         }
         if rows.iter().all(|(_, row)| row.hash != stored.hash) {
@@ -274,64 +289,119 @@ async fn write_together(
         }
     }
     let inserted = insert_new(uow.txn(), rows.iter().map(|(_, row)| row.row())).await?;
-    rows.retain(|(_, row)| inserted.contains(&row.id));
-    let mut applied = Applied::default();
-    let singles = rows
+    let batch: Vec<Stored<'_>> = rows
         .iter()
-        .filter_map(|(index, _)| deliveries[*index].as_ref().filter(|d| d.is_single()));
-    applied.lock_statuses(&uow, singles).await?;
-    let mut later = Vec::new();
-    for (index, stored) in rows {
-        match deliveries[index].as_ref() {
-            Some(delivery) if stored.processed => {
-                if let Some(note) = delivery.apply_in(&mut uow, &mut applied).await? {
-                    mark(uow.txn(), stored.id, 1, &Ok(Some(note))).await?;
-                }
-            }
-            Some(_) => later.push((index, stored.id)),
-            None => {}
+        .filter(|(_, row)| inserted.contains(&row.id))
+        .filter_map(|(index, row)| {
+            Some(Stored {
+                index: *index,
+                id: row.id,
+                attempts: 1,
+                routed: routed[*index].as_ref()?,
+                stored_processed: row.processed,
+            })
+        })
+        .collect();
+    apply_batch(db, bus, config, uow, &batch, done).await
+}
+
+/// A stored delivery to apply.
+struct Stored<'a> {
+    /// Its place in the caller's batch.
+    index: usize,
+    /// Its row in `webhook_events`.
+    id: Uuid,
+    /// Which try this is, as `process_attempts` records it.
+    attempts: i32,
+    routed: &'a Routed<'a>,
+    /// Stored as processed by the transaction that applies it: marked again only with a note.
+    stored_processed: bool,
+}
+
+/// The one way stored deliveries are applied, whether they arrive together, alone (a batch of
+/// one) or are applied again by the retry loop. Those of a single change are applied in `uow`,
+/// in `batch`'s order, and marked processed in it; once it commits, the others are applied one
+/// transaction per change (see [`Routed::is_single`]) and marked. `done(index, outcome)` is
+/// called for each once it is applied; an `Err` was recorded on its row. `Err` from here means
+/// `uow` did not commit.
+async fn apply_batch<'a>(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &'a Config,
+    mut uow: UnitOfWork<'a>,
+    batch: &[Stored<'_>],
+    mut done: impl FnMut(usize, Result<(), AppError>),
+) -> Result<(), AppError> {
+    let (singles, several): (Vec<&Stored<'_>>, Vec<_>) =
+        batch.iter().partition(|stored| stored.routed.is_single());
+    let mut applied = Applied::default();
+    applied
+        .lock_statuses(&uow, singles.iter().map(|stored| stored.routed))
+        .await?;
+    for stored in &singles {
+        let note = stored.routed.apply_in(&mut uow, &mut applied).await?;
+        if !stored.stored_processed || note.is_some() {
+            mark(uow.txn(), stored.id, stored.attempts, Ok(note.as_deref())).await?;
         }
     }
     applied.commit(uow, config).await?;
-    Ok(later)
+    for stored in singles {
+        done(stored.index, Ok(()));
+    }
+    for stored in several {
+        done(stored.index, apply_each(db, bus, config, stored).await);
+    }
+    Ok(())
+}
+
+/// Applies a stored delivery of several changes, one transaction per change, and marks it
+/// processed; if that fails, records why, and the retry loop applies it later.
+async fn apply_each(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    config: &Config,
+    stored: &Stored<'_>,
+) -> Result<(), AppError> {
+    let (id, attempts) = (stored.id, stored.attempts);
+    let applied = match stored.routed.apply_each(db, bus, config).await {
+        Ok(note) => mark(db, id, attempts, Ok(note.as_deref())).await,
+        Err(error) => Err(error),
+    };
+    let Err(error) = applied else {
+        return Ok(());
+    };
+    tracing::warn!(event_id = %id, ?error, "webhook stored but not applied yet");
+    if let Err(error) = mark(db, id, attempts, Err(&error)).await {
+        tracing::warn!(event_id = %id, ?error, "recording why a webhook was not applied failed");
+    }
+    Err(error)
 }
 
 /// Stores a delivery that could not be applied, unprocessed (once: Meta's retries are
 /// duplicates); the retry loop applies it later.
-async fn store_alone(
-    db: &DatabaseConnection,
-    body: &[u8],
-    payload: &Result<Value, serde_json::Error>,
-) -> Result<(), AppError> {
+async fn store_alone(db: &DatabaseConnection, body: &[u8]) -> Result<(), AppError> {
+    let delivery = Delivery::parse(body);
     let txn = db::begin_write(db).await?;
-    let delivery = match payload {
-        Ok(payload) => Some(Delivery::read(&txn, payload).await?),
+    let routed = match &delivery {
+        Ok(delivery) => Some(Routed::read(&txn, delivery, &mut Vec::new()).await?),
         Err(_) => None,
     };
-    let stored = StoredDelivery::new(body, payload.as_ref().ok(), delivery.as_ref());
+    let stored = StoredDelivery::new(body, delivery.as_ref().ok(), routed.as_ref());
     insert_new(&txn, [stored.row()]).await?;
     Ok(txn.commit().await?)
 }
 
-/// Applies a delivery stored a moment ago; if that fails, notes why, and the retry loop applies
-/// it later.
-async fn apply_or_note(
+/// Stores and applies a delivery as the server does, without its queue (for tools and the
+/// fuzzer). `Err` when it could not be stored, or was stored but could not be applied.
+pub async fn apply_delivery(
     db: &DatabaseConnection,
     bus: &EventBus,
     config: &Config,
-    id: Uuid,
-    payload: &Value,
-) {
-    let applied = match Delivery::read(db, payload).await {
-        Ok(delivery) => apply_stored(db, bus, config, id, 1, &delivery).await,
-        Err(error) => Err(error),
-    };
-    if let Err(error) = applied {
-        tracing::warn!(event_id = %id, ?error, "webhook stored but not applied yet");
-        if let Err(error) = mark(db, id, 1, &Err(error)).await {
-            tracing::warn!(event_id = %id, ?error, "recording why a webhook was not applied failed");
-        }
-    }
+    body: &[u8],
+) -> Result<(), AppError> {
+    let mut outcome = Ok(());
+    store_and_apply(db, bus, config, &[body], |_, applied| outcome = applied).await?;
+    outcome
 }
 
 /// A delivery's row in `webhook_events`, as it came.
@@ -348,17 +418,15 @@ struct StoredDelivery<'a> {
 }
 
 impl<'a> StoredDelivery<'a> {
-    fn new(body: &'a [u8], payload: Option<&Value>, delivery: Option<&Delivery<'_>>) -> Self {
+    fn new(body: &'a [u8], delivery: Option<&Delivery>, routed: Option<&Routed<'_>>) -> Self {
         Self {
             id: new_id(),
             body,
             hash: hex::encode(Sha256::digest(body)),
-            workspace_id: delivery.and_then(Delivery::workspace_id),
-            phone_number_id: payload.and_then(|payload| {
-                payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"]
-                    .as_str()
-                    .map(str::to_owned)
-            }),
+            workspace_id: routed.and_then(Routed::workspace_id),
+            phone_number_id: delivery
+                .and_then(Delivery::phone_number_id)
+                .map(str::to_owned),
             processed: false,
             note: None,
         }
@@ -406,7 +474,7 @@ async fn mark(
     db: &impl ConnectionTrait,
     id: Uuid,
     attempts: i32,
-    outcome: &Result<Option<String>, AppError>,
+    outcome: Result<Option<&str>, &AppError>,
 ) -> Result<(), AppError> {
     let mut update = webhook_event::Entity::update_many()
         .col_expr(
@@ -419,7 +487,7 @@ async fn mark(
             .col_expr(webhook_event::Column::ProcessedAt, Expr::value(Utc::now()))
             .col_expr(
                 webhook_event::Column::ProcessError,
-                Expr::value(note.clone()),
+                Expr::value(note.map(str::to_owned)),
             ),
         Err(error) => update.col_expr(
             webhook_event::Column::ProcessError,
@@ -430,7 +498,7 @@ async fn mark(
     Ok(())
 }
 
-/// Applies a stored delivery and marks it processed (or records why it could not be).
+/// Applies a stored delivery again and marks it processed (or records why it could not be).
 pub async fn process(
     db: &DatabaseConnection,
     bus: &EventBus,
@@ -441,44 +509,33 @@ pub async fn process(
         return Ok(());
     };
     let attempts = event.process_attempts + 1;
-    let payload = match serde_json::from_str::<Value>(&event.payload) {
-        Ok(payload) => payload,
-        Err(error) => return mark(db, event_id, attempts, &Ok(Some(not_json(&error)))).await,
+    let delivery = match Delivery::parse(event.payload.as_bytes()) {
+        Ok(delivery) => delivery,
+        Err(error) => return mark(db, event_id, attempts, Ok(Some(&not_json(&error)))).await,
     };
-    let applied = match Delivery::read(db, &payload).await {
-        Ok(delivery) => apply_stored(db, bus, config, event_id, attempts, &delivery).await,
-        Err(error) => Err(error),
-    };
+    let mut outcome = Ok(());
+    // Redoable: if its commit is lost, the delivery is still stored unprocessed.
+    let applied = async {
+        let uow = UnitOfWork::begin_redoable(db, bus).await?;
+        let routed = Routed::read(uow.txn(), &delivery, &mut Vec::new()).await?;
+        let stored = Stored {
+            index: 0,
+            id: event_id,
+            attempts,
+            routed: &routed,
+            stored_processed: false,
+        };
+        apply_batch(db, bus, config, uow, &[stored], |_, applied| {
+            outcome = applied
+        })
+        .await
+    }
+    .await;
     if let Err(error) = applied {
-        let outcome = Err(error);
-        mark(db, event_id, attempts, &outcome).await?;
-        return outcome.map(drop);
+        mark(db, event_id, attempts, Err(&error)).await?;
+        return Err(error);
     }
-    Ok(())
-}
-
-/// Applies a delivery already stored and marks it processed, in one transaction when it is a
-/// single change. Each transaction is redoable: if its commit is lost, the delivery is still
-/// stored unprocessed and is applied again.
-async fn apply_stored(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
-    event_id: Uuid,
-    attempts: i32,
-    delivery: &Delivery<'_>,
-) -> Result<(), AppError> {
-    if delivery.is_single() {
-        let mut uow = UnitOfWork::begin_redoable(db, bus).await?;
-        let mut applied = Applied::default();
-        let outcome = Ok(delivery.apply_in(&mut uow, &mut applied).await?);
-        mark(uow.txn(), event_id, attempts, &outcome).await?;
-        applied.commit(uow, config).await?;
-    } else {
-        let outcome = Ok(delivery.apply_each(db, bus, config).await?);
-        mark(db, event_id, attempts, &outcome).await?;
-    }
-    Ok(())
+    outcome
 }
 
 /// Re-applies deliveries stored but never processed (a crash, a database hiccup), oldest first;

@@ -7,5 +7,4 @@ pub mod inbound;
 pub mod intake;
 mod receive;
 
-pub use apply::apply_delivery;
-pub use intake::sign;
+pub use intake::{apply_delivery, sign};

@@ -14,7 +14,6 @@ use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
-use serde_json::Value;
 
 use super::{apply::Applied, inbound::parse_inbound};
 use crate::{
@@ -25,6 +24,7 @@ use crate::{
     domain::Phone,
     error::AppError,
     events::{Event, EventBus, UnitOfWork},
+    whatsapp::webhook::{ChangeValue, Message},
 };
 
 /// Longest profile name kept.
@@ -56,16 +56,17 @@ impl Reply {
     }
 }
 
-/// Stores one inbound message of `value` (a change's value) as part of `uow`, adding its event
-/// there and gathering the bot's possible answer in `applied`; `Ok(Some(note))` when skipped.
+/// Stores `message`, one inbound message of `value` (a change's value), as part of `uow`, adding
+/// its event there and gathering the bot's possible answer in `applied`; `Ok(Some(note))` when
+/// skipped.
 pub async fn receive_message(
     uow: &mut UnitOfWork<'_>,
     sender: &sender::Model,
-    value: &Value,
-    raw: &Value,
+    value: &ChangeValue,
+    message: &Message,
     applied: &mut Applied,
 ) -> Result<Option<String>, AppError> {
-    let inbound = match parse_inbound(raw) {
+    let inbound = match parse_inbound(message) {
         Ok(inbound) => inbound,
         Err(reason) => return Ok(Some(format!("inbound message not stored: {reason}"))),
     };
@@ -75,12 +76,11 @@ pub async fn receive_message(
             inbound.from
         )));
     };
-    let profile_name = value["contacts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|contact| contact["wa_id"].as_str() == Some(inbound.from.as_str()))
-        .and_then(|contact| contact["profile"]["name"].as_str())
+    let profile_name = value
+        .contacts
+        .iter()
+        .find(|contact| contact.wa_id.as_deref() == Some(inbound.from.as_str()))
+        .and_then(|contact| contact.profile.name.as_deref())
         .map(|name| name.chars().take(MAX_PROFILE_NAME).collect::<String>());
 
     let now = Utc::now();
