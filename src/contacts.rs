@@ -20,7 +20,6 @@ use crate::{
     domain::{Name, Phone},
     error::{AppError, ErrorCode},
     events::{Event, EventBus, UnitOfWork},
-    sending::phone_error,
 };
 
 const MAX_TAG_LEN: usize = 64;
@@ -249,7 +248,7 @@ pub async fn upsert(
     phone: &str,
     changes: ContactChanges,
 ) -> Result<(contact::Model, bool), AppError> {
-    let phone = Phone::parse(phone).map_err(phone_error)?;
+    let phone = Phone::parse(phone).map_err(AppError::from)?;
     let name = changes
         .name
         .map(|name| {

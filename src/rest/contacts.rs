@@ -23,7 +23,6 @@ use crate::{
     domain::Phone,
     error::{AppError, ErrorCode},
     pagination::{self, Cursors, List, ListId, PageArgs, lists},
-    sending::phone_error,
     services::Services,
 };
 
@@ -266,7 +265,7 @@ async fn contact_by_phone(
     principal: &Principal,
     phone: &str,
 ) -> Result<contact::Model, AppError> {
-    let phone = Phone::parse(phone).map_err(phone_error)?;
+    let phone = Phone::parse(phone).map_err(AppError::from)?;
     contacts::find_by_phone(db, principal.workspace_id, &phone)
         .await?
         .ok_or_else(|| AppError::not_found("contact"))

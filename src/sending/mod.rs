@@ -27,10 +27,7 @@ use crate::{
     config::Config,
     contacts::find_or_create_contact,
     conversations::find_or_create_conversation,
-    domain::{
-        ContentError, ContentErrorKind, ContentInput, MessageContent, Name, Phone,
-        phone::PhoneError,
-    },
+    domain::{ContentError, ContentErrorKind, ContentInput, MessageContent, Name, Phone},
     error::{AppError, ErrorCode},
     events::{Event, EventBus, UnitOfWork},
     send_queue::{self, NewAttempt},
@@ -75,10 +72,6 @@ pub struct Sent {
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::client(ErrorCode::InvalidRequest, message)
-}
-
-pub fn phone_error(error: PhoneError) -> AppError {
-    AppError::client(ErrorCode::InvalidPhoneNumber, error.to_string())
 }
 
 fn content_error(error: ContentError) -> AppError {
@@ -151,7 +144,7 @@ where
     F: FnOnce(&'a DatabaseConnection) -> Fut,
     Fut: std::future::Future<Output = Result<sender::Model, AppError>>,
 {
-    let phone = Phone::parse(&request.to).map_err(phone_error)?;
+    let phone = Phone::parse(&request.to).map_err(AppError::from)?;
     let content = MessageContent::parse(request.content).map_err(content_error)?;
     let contact_name = request
         .contact_name

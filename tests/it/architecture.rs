@@ -30,7 +30,7 @@ const LAYERS: &[&str] = &[
     "conversations",
     "senders",
     "accounts",
-    "messages",
+    "message_status",
     "send_queue",
     "templates",
     "seed",

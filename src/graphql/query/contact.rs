@@ -14,7 +14,6 @@ use crate::{
         parse_id,
     },
     pagination::lists,
-    sending::phone_error,
 };
 
 #[derive(Default)]
@@ -67,7 +66,7 @@ impl ContactQuery {
                     .map_err(AppError::from)?
             }
             (None, Some(phone)) => {
-                let phone = Phone::parse(&phone).map_err(phone_error)?;
+                let phone = Phone::parse(&phone).map_err(AppError::from)?;
                 contacts::find_by_phone(db, workspace_id, &phone).await?
             }
             _ => {
