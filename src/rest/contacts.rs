@@ -202,9 +202,7 @@ fn params<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
     responses(
         (status = 200, body = ContactPage),
         (status = 400, body = super::ErrorBody, description = "invalid_request (a bad limit, search, tag or cursor)"),
-        (status = 401, body = super::ErrorBody, description = "missing_bearer_token or invalid_bearer_token"),
-        (status = 403, body = super::ErrorBody, description = "insufficient_scope"),
-        (status = 429, body = super::ErrorBody, description = "rate_limited"),
+        super::KeyRefusals,
     ),
     tag = "contacts"
 )]
@@ -279,10 +277,8 @@ async fn contact_by_phone(
     responses(
         (status = 200, body = ContactResponse),
         (status = 400, body = super::ErrorBody, description = "invalid_phone_number"),
-        (status = 401, body = super::ErrorBody, description = "missing_bearer_token or invalid_bearer_token"),
-        (status = 403, body = super::ErrorBody, description = "insufficient_scope"),
         (status = 404, body = super::ErrorBody, description = "not_found"),
-        (status = 429, body = super::ErrorBody, description = "rate_limited"),
+        super::KeyRefusals,
     ),
     tag = "contacts"
 )]
@@ -309,10 +305,8 @@ pub async fn get_contact(
     responses(
         (status = 200, body = MessagePage),
         (status = 400, body = super::ErrorBody, description = "invalid_phone_number, invalid_request (a bad limit or cursor)"),
-        (status = 401, body = super::ErrorBody, description = "missing_bearer_token or invalid_bearer_token"),
-        (status = 403, body = super::ErrorBody, description = "insufficient_scope"),
         (status = 404, body = super::ErrorBody, description = "not_found"),
-        (status = 429, body = super::ErrorBody, description = "rate_limited"),
+        super::KeyRefusals,
     ),
     tag = "contacts"
 )]

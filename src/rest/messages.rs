@@ -452,10 +452,8 @@ pub struct SendAttemptStatusResponse {
     params(("send_attempt_id" = String, Path, description = "The sendAttemptId a send returned")),
     responses(
         (status = 200, body = SendAttemptStatusResponse),
-        (status = 401, body = super::ErrorBody, description = "missing_bearer_token or invalid_bearer_token"),
-        (status = 403, body = super::ErrorBody, description = "insufficient_scope"),
         (status = 404, body = super::ErrorBody, description = "not_found"),
-        (status = 429, body = super::ErrorBody, description = "rate_limited"),
+        super::KeyRefusals,
     ),
     tag = "messages"
 )]

@@ -64,6 +64,21 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The refusals every route for a key may answer: its credential, its scope and its rate limit.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum KeyRefusals {
+    #[response(
+        status = 401,
+        description = "missing_bearer_token or invalid_bearer_token"
+    )]
+    Unauthenticated(ErrorBody),
+    #[response(status = 403, description = "insufficient_scope")]
+    Forbidden(ErrorBody),
+    #[response(status = 429, description = "rate_limited")]
+    RateLimited(ErrorBody),
+}
+
 /// The error envelope of every REST error.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]

@@ -134,6 +134,25 @@ pub(crate) struct Accepted {
 }
 
 pub(crate) fn accepted() -> Vec<Accepted> {
+    // The normalized components of the template case: what Meta is sent and what is stored.
+    let template_components = json!([
+        {"type": "header", "parameters": [
+            {"type": "image", "image": {"link": "https://cdn.example.com/h.png"}},
+        ]},
+        {"type": "body", "parameters": [
+            {"type": "text", "text": "Ada"},
+            {"type": "currency", "currency": {
+                "fallback_value": "$100.99", "code": "USD", "amount_1000": 100990,
+            }},
+            {"type": "date_time", "date_time": {"fallback_value": "May 1, 2024"}},
+        ]},
+        {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [
+            {"type": "payload", "payload": "STOP"},
+        ]},
+        {"type": "button", "sub_type": "url", "index": "1", "parameters": [
+            {"type": "text", "text": "42"},
+        ]},
+    ]);
     let card = json!({
         "name": {"formatted_name": "Ada Lovelace", "first_name": "Ada", "last_name": "Lovelace"},
         "phones": [{"phone": "+44 20 7946 0958", "type": "WORK", "wa_id": "442079460958"}],
@@ -399,48 +418,14 @@ pub(crate) fn accepted() -> Vec<Accepted> {
                 json!({
                     "name": "order_update",
                     "language": {"code": "en_US"},
-                    "components": [
-                        {"type": "header", "parameters": [
-                            {"type": "image", "image": {"link": "https://cdn.example.com/h.png"}},
-                        ]},
-                        {"type": "body", "parameters": [
-                            {"type": "text", "text": "Ada"},
-                            {"type": "currency", "currency": {
-                                "fallback_value": "$100.99", "code": "USD", "amount_1000": 100990,
-                            }},
-                            {"type": "date_time", "date_time": {"fallback_value": "May 1, 2024"}},
-                        ]},
-                        {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [
-                            {"type": "payload", "payload": "STOP"},
-                        ]},
-                        {"type": "button", "sub_type": "url", "index": "1", "parameters": [
-                            {"type": "text", "text": "42"},
-                        ]},
-                    ],
+                    "components": template_components.clone(),
                 }),
             ),
             body: json!({
                 "type": "template",
                 "name": "order_update",
                 "language": "en_US",
-                "components": [
-                    {"type": "header", "parameters": [
-                        {"type": "image", "image": {"link": "https://cdn.example.com/h.png"}},
-                    ]},
-                    {"type": "body", "parameters": [
-                        {"type": "text", "text": "Ada"},
-                        {"type": "currency", "currency": {
-                            "fallback_value": "$100.99", "code": "USD", "amount_1000": 100990,
-                        }},
-                        {"type": "date_time", "date_time": {"fallback_value": "May 1, 2024"}},
-                    ]},
-                    {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [
-                        {"type": "payload", "payload": "STOP"},
-                    ]},
-                    {"type": "button", "sub_type": "url", "index": "1", "parameters": [
-                        {"type": "text", "text": "42"},
-                    ]},
-                ],
+                "components": template_components,
             }),
             message_type: MessageType::Template,
             preview: Some("order_update"),
