@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::{
     db,
     domain::{Name, Phone},
-    error::{AppError, ErrorCode},
+    error::AppError,
     events::{Event, EventBus, UnitOfWork},
 };
 
@@ -28,15 +28,11 @@ const MAX_SEARCH_LEN: usize = 100;
 /// Serialised size of a contact's custom attributes.
 const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
 
-fn invalid(message: impl Into<String>) -> AppError {
-    AppError::client(ErrorCode::InvalidRequest, message)
-}
-
 /// A tag: trimmed, 1 to 64 characters, no control characters. Tags match exactly.
 pub fn parse_tag(tag: &str) -> Result<String, AppError> {
     let tag = tag.trim();
     if tag.is_empty() || tag.chars().count() > MAX_TAG_LEN || tag.chars().any(char::is_control) {
-        return Err(invalid(format!(
+        return Err(AppError::invalid(format!(
             "a tag must be 1 to {MAX_TAG_LEN} characters without control characters"
         )));
     }
@@ -82,7 +78,7 @@ impl ContactFilter {
         let search = match search.map(str::trim).filter(|text| !text.is_empty()) {
             None => None,
             Some(text) if text.chars().count() > MAX_SEARCH_LEN => {
-                return Err(invalid(format!(
+                return Err(AppError::invalid(format!(
                     "search must be at most {MAX_SEARCH_LEN} characters"
                 )));
             }
@@ -260,12 +256,14 @@ pub async fn upsert(
     if let Some(tags) = &tags
         && tags.len() > MAX_TAGS
     {
-        return Err(invalid(format!("a contact has at most {MAX_TAGS} tags")));
+        return Err(AppError::invalid(format!(
+            "a contact has at most {MAX_TAGS} tags"
+        )));
     }
     if let Some(attributes) = &changes.attributes
         && !attributes.is_object()
     {
-        return Err(invalid("attributes must be a JSON object"));
+        return Err(AppError::invalid("attributes must be a JSON object"));
     }
 
     let now = Utc::now();
@@ -313,7 +311,9 @@ pub async fn retag(
                 .collect::<Vec<_>>(),
         );
         if current.len() > MAX_TAGS {
-            return Err(invalid(format!("a contact has at most {MAX_TAGS} tags")));
+            return Err(AppError::invalid(format!(
+                "a contact has at most {MAX_TAGS} tags"
+            )));
         }
     } else {
         current.retain(|tag| !tags.contains(tag));
@@ -360,7 +360,7 @@ fn merge_patch(target: &mut Value, patch: Value) {
 
 fn check_attributes_size(attributes: &Value) -> Result<(), AppError> {
     if attributes.to_string().len() > MAX_ATTRIBUTES_BYTES {
-        return Err(invalid(format!(
+        return Err(AppError::invalid(format!(
             "a contact's attributes must stay under {} KiB",
             MAX_ATTRIBUTES_BYTES / 1024
         )));

@@ -44,7 +44,7 @@ pub use rules::{ConversationState, ReplyMode, Rules, should_reply};
 use crate::{
     config::Config,
     domain::{ContentInput, Name},
-    error::{AppError, ErrorCode},
+    error::AppError,
     events::EventBus,
     sending::{self, SendRequest, SenderChoice},
 };
@@ -61,10 +61,6 @@ const ALL_DAYS: [Weekday; 7] = [
     Weekday::Sun,
 ];
 const MAX_REPLY_ONCE_HOURS: i32 = 24 * 365;
-
-fn invalid(message: impl Into<String>) -> AppError {
-    AppError::client(ErrorCode::InvalidRequest, message)
-}
 
 /// A sender's settings as stored, or the defaults (off) when never set.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,7 +92,7 @@ fn parse_day(name: &str) -> Option<Weekday> {
 /// `HH:MM` (or `H:MM`), 00:00 to 23:59.
 pub fn parse_time(field: &str, text: &str) -> Result<NaiveTime, AppError> {
     NaiveTime::parse_from_str(text.trim(), "%H:%M").map_err(|_| {
-        invalid(format!(
+        AppError::invalid(format!(
             "{field} must be a time of day such as 09:00 or 17:30"
         ))
     })
@@ -235,7 +231,7 @@ pub async fn update(
     }
     if let Some(timezone) = change.timezone {
         next.rules.timezone = timezone.trim().parse::<Tz>().map_err(|_| {
-            invalid(format!(
+            AppError::invalid(format!(
                 "timezone {:?} is not an IANA time zone such as Europe/Berlin or Asia/Kolkata",
                 timezone.chars().take(64).collect::<String>()
             ))
@@ -253,26 +249,28 @@ pub async fn update(
             {
                 Some(l)
             }
-            Some(_) => return Err(invalid("language must be a code such as en or pt_BR")),
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "language must be a code such as en or pt_BR",
+                ));
+            }
             None => None,
         };
     }
     if let Some(message) = change.default_message {
-        rules::check_message(&message).map_err(invalid)?;
+        rules::check_message(&message).map_err(AppError::invalid)?;
         next.default_message = message;
     }
     if let Some(days) = change.active_days {
         let mut parsed = HashSet::new();
         for day in days.iter().take(ALL_DAYS.len() + 1) {
             let upper = day.trim().to_ascii_uppercase();
-            parsed.insert(
-                parse_day(&upper).ok_or_else(|| {
-                    invalid("activeDays are day names: MONDAY, TUESDAY, … SUNDAY")
-                })?,
-            );
+            parsed.insert(parse_day(&upper).ok_or_else(|| {
+                AppError::invalid("activeDays are day names: MONDAY, TUESDAY, … SUNDAY")
+            })?);
         }
         if days.len() > ALL_DAYS.len() {
-            return Err(invalid("activeDays names each day at most once"));
+            return Err(AppError::invalid("activeDays names each day at most once"));
         }
         next.rules.active_days = parsed;
     }
@@ -296,7 +294,7 @@ pub async fn update(
             None => None,
             Some(h) if (1..=MAX_REPLY_ONCE_HOURS).contains(&h) => u32::try_from(h).ok(),
             Some(_) => {
-                return Err(invalid(format!(
+                return Err(AppError::invalid(format!(
                     "replyOncePerHours must be between 1 and {MAX_REPLY_ONCE_HOURS}, or null"
                 )));
             }

@@ -17,20 +17,12 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::address::EndpointUrl;
-use crate::{
-    db::ServerSecrets,
-    error::{AppError, ErrorCode},
-    events::EventKind,
-};
+use crate::{db::ServerSecrets, error::AppError, events::EventKind};
 
 /// Endpoints one workspace may register.
 pub const MAX_ENDPOINTS: u64 = 20;
 /// Longest description, in characters.
 const MAX_DESCRIPTION: usize = 500;
-
-fn invalid(message: impl Into<String>) -> AppError {
-    AppError::client(ErrorCode::InvalidRequest, message)
-}
 
 fn not_found() -> AppError {
     AppError::not_found("webhook endpoint")
@@ -54,18 +46,20 @@ struct Checked {
 fn check(changes: EndpointChanges, allow_loopback: bool) -> Result<Checked, AppError> {
     let url = changes
         .url
-        .map(|url| EndpointUrl::parse(url.trim(), allow_loopback).map_err(invalid))
+        .map(|url| EndpointUrl::parse(url.trim(), allow_loopback).map_err(AppError::invalid))
         .transpose()?;
     let event_mask = match changes.events {
         Some(events) if events.is_empty() => {
-            return Err(invalid("events must name at least one event type"));
+            return Err(AppError::invalid(
+                "events must name at least one event type",
+            ));
         }
         Some(events) => Some(EventKind::mask_of(&events)),
         None => None,
     };
     let description = match changes.description {
         Some(Some(text)) if text.chars().count() > MAX_DESCRIPTION => {
-            return Err(invalid(format!(
+            return Err(AppError::invalid(format!(
                 "description must be at most {MAX_DESCRIPTION} characters"
             )));
         }
@@ -96,14 +90,14 @@ pub async fn create(
     changes: EndpointChanges,
 ) -> Result<(webhook_endpoint::Model, SecretString), AppError> {
     if changes.url.is_none() || changes.events.is_none() {
-        return Err(invalid("url and events are required"));
+        return Err(AppError::invalid("url and events are required"));
     }
     let checked = check(changes, allow_loopback)?;
     let registered = webhook_endpoint::Entity::find_in_workspace(workspace_id)
         .count(db)
         .await?;
     if registered >= MAX_ENDPOINTS {
-        return Err(invalid(format!(
+        return Err(AppError::invalid(format!(
             "a workspace has at most {MAX_ENDPOINTS} webhook endpoints"
         )));
     }
@@ -237,12 +231,12 @@ pub async fn redeliver(
         .ok_or_else(|| AppError::not_found("webhook delivery"))?;
     let endpoint = find(db, workspace_id, delivery.endpoint_id).await?;
     if !endpoint.enabled {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "the endpoint is disabled: enable it before redelivering",
         ));
     }
     if delivery.state == WebhookDeliveryState::Delivering {
-        return Err(invalid("the delivery is being sent right now"));
+        return Err(AppError::invalid("the delivery is being sent right now"));
     }
     let now = Utc::now();
     // Guarded by the state read above, so that a worker that claimed it meanwhile keeps it.
@@ -259,7 +253,7 @@ pub async fn redeliver(
         .exec(db)
         .await?;
     if updated.rows_affected == 0 {
-        return Err(invalid("the delivery is being sent right now"));
+        return Err(AppError::invalid("the delivery is being sent right now"));
     }
     webhook_delivery::Entity::find_by_id(delivery.id)
         .one(db)

@@ -70,10 +70,6 @@ pub struct Sent {
     pub contact_created: bool,
 }
 
-fn invalid(message: impl Into<String>) -> AppError {
-    AppError::client(ErrorCode::InvalidRequest, message)
-}
-
 fn content_error(error: ContentError) -> AppError {
     let code = match error.kind {
         ContentErrorKind::InvalidRequest => ErrorCode::InvalidRequest,
@@ -156,7 +152,7 @@ where
         .as_deref()
         .map(|id| {
             Uuid::parse_str(id)
-                .map_err(|_| invalid("reply_to must name a message of this conversation"))
+                .map_err(|_| AppError::invalid("reply_to must name a message of this conversation"))
         })
         .transpose()?;
     let key = request
@@ -380,7 +376,7 @@ async fn queue(db: &DatabaseConnection, bus: &EventBus, q: Queued<'_>) -> Result
             .one(uow.txn())
             .await?;
         if found.is_none() {
-            return Err(QueueError::App(invalid(format!(
+            return Err(QueueError::App(AppError::invalid(format!(
                 "{what} must name a message of this conversation"
             ))));
         }
