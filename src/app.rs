@@ -90,20 +90,11 @@ impl Application {
             intake,
         };
         let dispatcher = match services.config.dispatch_enabled {
-            true => Some(Dispatcher::new(
-                services.db.clone(),
-                services.events.clone(),
-                services.secrets.clone(),
-                services.config.clone(),
-            )?),
+            true => Some(Dispatcher::new(&services)?),
             false => None,
         };
         let webhook_worker = match services.config.outbound_webhooks.enabled {
-            true => Some(DeliveryWorker::new(
-                services.db.clone(),
-                services.secrets.clone(),
-                &services.config,
-            )?),
+            true => Some(DeliveryWorker::new(&services)?),
             false => None,
         };
         Ok(Self {

@@ -28,6 +28,7 @@ use crate::{
     db::ServerSecrets,
     events::{Event, EventBus, Item, UnitOfWork},
     send_queue,
+    services::Services,
     whatsapp::client::CloudApiClient,
 };
 
@@ -60,12 +61,13 @@ impl DispatcherHandle {
 }
 
 impl Dispatcher {
-    pub fn new(
-        db: DatabaseConnection,
-        bus: EventBus,
-        secrets: Arc<ServerSecrets>,
-        config: Arc<Config>,
-    ) -> anyhow::Result<Self> {
+    pub fn new(services: &Services) -> anyhow::Result<Self> {
+        let Services {
+            db,
+            events: bus,
+            config,
+            secrets,
+        } = services.clone();
         let client = CloudApiClient::new(
             &config.graph_api_url,
             &config.graph_api_version,

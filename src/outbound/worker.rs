@@ -28,10 +28,7 @@ use tokio::sync::{Semaphore, watch};
 use uuid::Uuid;
 
 use super::address::{self, EndpointUrl};
-use crate::{
-    config::{Config, OutboundWebhooks},
-    db::ServerSecrets,
-};
+use crate::{config::OutboundWebhooks, db::ServerSecrets, services::Services};
 
 /// Bytes of an endpoint's answer kept in the delivery log.
 const EXCERPT_BYTES: usize = 256;
@@ -81,11 +78,13 @@ enum Outcome {
 }
 
 impl DeliveryWorker {
-    pub fn new(
-        db: DatabaseConnection,
-        secrets: Arc<ServerSecrets>,
-        config: &Config,
-    ) -> anyhow::Result<Self> {
+    pub fn new(services: &Services) -> anyhow::Result<Self> {
+        let Services {
+            db,
+            config,
+            secrets,
+            ..
+        } = services.clone();
         let settings = config.outbound_webhooks.clone();
         if settings.allow_loopback {
             tracing::warn!(
