@@ -164,20 +164,18 @@ const EVENT_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 
 /// re-applied, and expired rate-limit windows and old event-log entries are deleted. Several
 /// processes doing it at once is harmless.
 async fn maintain(services: Services) {
-    let Services {
-        db, events, config, ..
-    } = services;
+    let db = &services.db;
     let mut every_ten_seconds = tokio::time::interval(std::time::Duration::from_secs(10));
     every_ten_seconds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every_ten_seconds.tick().await;
-        if let Err(error) = webhooks::intake::process_pending(&db, &events, &config).await {
+        if let Err(error) = webhooks::intake::process_pending(&services).await {
             tracing::warn!(?error, "re-applying stored webhooks failed");
         }
-        if let Err(error) = crate::ratelimit::prune(&db, chrono::Utc::now()).await {
+        if let Err(error) = crate::ratelimit::prune(db, chrono::Utc::now()).await {
             tracing::warn!(%error, "pruning rate-limit windows failed");
         }
-        if let Err(error) = crate::events::prune(&db, EVENT_RETENTION).await {
+        if let Err(error) = crate::events::prune(db, EVENT_RETENTION).await {
             tracing::warn!(%error, "pruning the event log failed");
         }
     }

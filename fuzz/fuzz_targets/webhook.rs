@@ -5,7 +5,7 @@
 //! retried forever.
 #![no_main]
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use parley::{
@@ -13,16 +13,15 @@ use parley::{
     config::Config,
     db::{self, ServerSecrets},
     events::EventBus,
+    services::Services,
     webhooks::{apply_delivery, inbound::parse_inbound},
     whatsapp::webhook::Delivery,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 
 struct World {
     runtime: tokio::runtime::Runtime,
-    db: DatabaseConnection,
-    bus: EventBus,
-    config: Config,
+    services: Services,
 }
 
 fn world() -> &'static World {
@@ -32,7 +31,7 @@ fn world() -> &'static World {
             .enable_all()
             .build()
             .unwrap();
-        let db = runtime.block_on(async {
+        let (db, secrets) = runtime.block_on(async {
             // A file rather than `:memory:`, which the pool would lose with its connection.
             let path = std::env::temp_dir().join(format!("parley-fuzz-{}.db", std::process::id()));
             let _ = std::fs::remove_file(&path);
@@ -55,15 +54,16 @@ fn world() -> &'static World {
             db.execute_unprepared("UPDATE senders SET phone_number_id = '1001'")
                 .await
                 .unwrap();
-            db
+            (db, secrets)
         });
-        World {
-            runtime,
+        let services = Services {
             db,
-            bus: EventBus::default(),
+            events: EventBus::default(),
             // Auto-replies stay off (no sender enables them); the defaults are what a server runs.
-            config: Config::default(),
-        }
+            config: Arc::new(Config::default()),
+            secrets: Arc::new(secrets),
+        };
+        World { runtime, services }
     })
 }
 
@@ -81,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
     let world = world();
     let outcome = world
         .runtime
-        .block_on(apply_delivery(&world.db, &world.bus, &world.config, data));
+        .block_on(apply_delivery(&world.services, data));
     if let Err(error) = outcome {
         panic!(
             "applying {} failed: {error:?}",

@@ -42,11 +42,10 @@ use uuid::Uuid;
 pub use rules::{ConversationState, ReplyMode, Rules, should_reply};
 
 use crate::{
-    config::Config,
     domain::{ContentInput, Name},
     error::AppError,
-    events::EventBus,
     sending::{self, SendRequest, SenderChoice},
+    services::Services,
 };
 
 const DEFAULT_MESSAGE: &str =
@@ -369,14 +368,12 @@ fn answers(message_type: MessageType) -> bool {
 /// Sends the sender's default message in reply to `inbound` when its rules say so at `now`.
 /// Failures are logged, never returned: the inbound message is stored either way.
 pub async fn reply_to_inbound(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
+    services: &Services,
     sender: &sender::Model,
     inbound: Inbound<'_>,
     now: DateTime<Utc>,
 ) {
-    if let Err(error) = try_reply(db, bus, config, sender, &inbound, now).await {
+    if let Err(error) = try_reply(services, sender, &inbound, now).await {
         tracing::warn!(
             sender_id = %sender.id,
             message_id = %inbound.message_id,
@@ -387,13 +384,12 @@ pub async fn reply_to_inbound(
 }
 
 async fn try_reply(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
+    services: &Services,
     sender: &sender::Model,
     inbound: &Inbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let db = &services.db;
     if !answers(inbound.message_type) || sender.status == SenderStatus::Disconnected {
         return Ok(());
     }
@@ -446,7 +442,7 @@ async fn try_reply(
         idempotency_key: Some(key),
         canonical: json!({"surface": "auto_reply", "inbound": inbound.wamid, "text": text}),
     };
-    let sent = sending::send_automatic(db, bus, config, sender, request).await?;
+    let sent = sending::send_automatic(services, sender, request).await?;
     auto_reply::Entity::insert(auto_reply::ActiveModel {
         inbound_message_id: Set(inbound.message_id),
         workspace_id: Set(sender.workspace_id),

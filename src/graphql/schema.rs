@@ -27,10 +27,11 @@ pub fn build_schema(deps: Option<Services>) -> ParleySchema {
     if let Some(deps) = deps {
         builder = loader::register(builder, &deps.db);
         builder = builder
-            .data(deps.db)
-            .data(deps.config)
-            .data(deps.secrets)
-            .data(deps.events);
+            .data(deps.db.clone())
+            .data(deps.config.clone())
+            .data(deps.secrets.clone())
+            .data(deps.events.clone())
+            .data(deps);
     }
     builder.finish()
 }

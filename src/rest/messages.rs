@@ -418,7 +418,7 @@ async fn send(
         idempotency_key: idempotency_header(&headers)?,
         canonical: json!({"shape": shape, "body": raw}),
     };
-    sending::send(&state.db, &state.events, &state.config, principal, request).await
+    sending::send(state, principal, request).await
 }
 
 async fn settled(state: &Services, sent: &Sent) -> Result<send_attempt::Model, AppError> {

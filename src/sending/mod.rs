@@ -31,6 +31,7 @@ use crate::{
     error::{AppError, ErrorCode},
     events::{Event, EventBus, UnitOfWork},
     send_queue::{self, NewAttempt},
+    services::Services,
 };
 
 /// Which of the workspace's senders a send goes from.
@@ -81,12 +82,16 @@ fn content_error(error: ContentError) -> AppError {
 
 /// Queues a send, or returns the send an idempotency key already names.
 pub async fn send(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
+    services: &Services,
     principal: &Principal,
     request: SendRequest,
 ) -> Result<Sent, AppError> {
+    let Services {
+        db,
+        events: bus,
+        config,
+        ..
+    } = services;
     principal.require_scope(Scope::MessagesSend)?;
     let author = Author {
         workspace_id: principal.workspace_id,
@@ -103,12 +108,16 @@ pub async fn send(
 /// Queues a send of `sender` made by Parley itself (an auto-reply): no member or key is its
 /// author, and it goes through the same checks, limits and idempotency as any other send.
 pub async fn send_automatic(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
+    services: &Services,
     sender: &sender::Model,
     request: SendRequest,
 ) -> Result<Sent, AppError> {
+    let Services {
+        db,
+        events: bus,
+        config,
+        ..
+    } = services;
     let author = Author {
         workspace_id: sender.workspace_id,
         member_id: None,

@@ -10,16 +10,16 @@ use entity::{
     message::{self, MessageStatus},
     sender,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::receive::Reply;
 use crate::{
-    config::Config,
     error::AppError,
-    events::{EventBus, UnitOfWork},
+    events::UnitOfWork,
     message_status::{StatusUpdate, apply_status, lock_messages, status_applied, write_statuses},
     send_queue::settle_unknown,
+    services::Services,
     whatsapp::{
         client::{MetaError, SendFailure},
         errors::{Decision, decide},
@@ -163,18 +163,14 @@ impl<'a> Routed<'a> {
 
     /// Applies every change in a transaction of its own, for a delivery already stored (the
     /// transactions are redoable: see [`UnitOfWork::begin_redoable`]).
-    pub async fn apply_each(
-        &self,
-        db: &DatabaseConnection,
-        bus: &EventBus,
-        config: &Config,
-    ) -> Result<Option<String>, AppError> {
+    pub async fn apply_each(&self, services: &Services) -> Result<Option<String>, AppError> {
+        let (db, bus) = (&services.db, &services.events);
         let mut skipped = self.apply_templates(db).await?;
         for change in &self.changes {
             let mut uow = UnitOfWork::begin_redoable(db, bus).await?;
             let mut applied = Applied::default();
             let note = change.apply_in(&mut uow, &mut applied).await?;
-            applied.commit(uow, config).await?;
+            applied.commit(uow, services).await?;
             skipped.extend(note);
         }
         Ok(note(skipped))
@@ -241,9 +237,9 @@ impl Applied {
     pub async fn commit<'a>(
         self,
         mut uow: UnitOfWork<'a>,
-        config: &'a Config,
+        services: &'a Services,
     ) -> Result<(), AppError> {
-        self.record(&mut uow, config).await?;
+        self.record(&mut uow, services).await?;
         Ok(uow.commit().await?)
     }
 
@@ -252,13 +248,12 @@ impl Applied {
     pub async fn record<'a>(
         self,
         uow: &mut UnitOfWork<'a>,
-        config: &'a Config,
+        services: &'a Services,
     ) -> Result<(), AppError> {
         let changed = self.locked.into_values().filter(|(_, changed)| *changed);
         write_statuses(uow.txn(), changed.map(|(message, _)| message).collect()).await?;
-        let (db, bus) = (uow.db(), uow.bus());
         for reply in self.replies {
-            uow.after_commit(reply.send(db, bus, config));
+            uow.after_commit(reply.send(services));
         }
         Ok(())
     }

@@ -36,11 +36,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::apply::{Applied, Routed};
 use crate::{
-    config::Config,
-    db,
-    error::AppError,
-    events::{EventBus, UnitOfWork},
-    services::Services,
+    config::Config, db, error::AppError, events::UnitOfWork, services::Services,
     whatsapp::webhook::Delivery,
 };
 
@@ -148,14 +144,10 @@ impl Intake {
     /// Starts the writer. On Postgres two batches may be written at once, so that one is applied
     /// while the other's commit waits for the disk; SQLite has a single writer anyway.
     pub fn start(services: &Services) -> Self {
-        let Services {
-            db,
-            events: bus,
-            config,
-            ..
-        } = services.clone();
+        let config = services.config.clone();
+        let services = services.clone();
         let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
-        let writers = match db.get_database_backend() {
+        let writers = match services.db.get_database_backend() {
             DatabaseBackend::Postgres => 2,
             _ => 1,
         };
@@ -174,17 +166,14 @@ impl Intake {
                 {
                     batch.push(job);
                 }
-                let (db, bus, config) = (db.clone(), bus.clone(), config.clone());
+                let services = services.clone();
                 tokio::spawn(async move {
-                    write_batch(&db, &bus, &config, batch).await;
+                    write_batch(&services, batch).await;
                     drop(writer);
                 });
             }
         });
-        Self {
-            queue,
-            config: services.config.clone(),
-        }
+        Self { queue, config }
     }
 
     /// Stores and applies a verified delivery; returns once it is stored.
@@ -202,11 +191,11 @@ impl Intake {
 /// Stores and applies `batch` in one transaction, then answers its requests. If that fails, each
 /// delivery is written alone, so that one bad delivery (or a deadlock) costs only itself; one
 /// that still cannot be applied is stored alone, for the retry loop to apply.
-async fn write_batch(db: &DatabaseConnection, bus: &EventBus, config: &Config, batch: Vec<Job>) {
+async fn write_batch(services: &Services, batch: Vec<Job>) {
     let (bodies, answers): (Vec<Bytes>, Vec<_>) =
         batch.into_iter().map(|job| (job.body, job.answer)).unzip();
     let mut answers: Vec<Option<oneshot::Sender<_>>> = answers.into_iter().map(Some).collect();
-    let written = store_and_apply(db, bus, config, &bodies, |index, _| {
+    let written = store_and_apply(services, &bodies, |index, _| {
         // Stored, so answered 200 even if applying it failed: the retry loop applies it.
         if let Some(answer) = answers[index].take() {
             let _ = answer.send(Ok(()));
@@ -237,25 +226,24 @@ async fn write_batch(db: &DatabaseConnection, bus: &EventBus, config: &Config, b
     if unanswered.len() > 1 {
         tracing::debug!(?error, "a batch of webhooks failed; writing each alone");
         for job in unanswered {
-            Box::pin(write_batch(db, bus, config, vec![job])).await;
+            Box::pin(write_batch(services, vec![job])).await;
         }
         return;
     }
     for job in unanswered {
         tracing::warn!(?error, "applying a webhook failed; storing it alone");
-        let _ = job.answer.send(store_alone(db, &job.body).await);
+        let _ = job.answer.send(store_alone(&services.db, &job.body).await);
     }
 }
 
 /// Stores every delivery of `bodies` that was not stored before, in one transaction, and applies
 /// them ([`apply_batch`]). On `Err` nothing is stored.
 async fn store_and_apply(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
+    services: &Services,
     bodies: &[impl AsRef<[u8]>],
     done: impl FnMut(usize, Result<(), AppError>),
 ) -> Result<(), AppError> {
+    let (db, bus) = (&services.db, &services.events);
     let deliveries: Vec<_> = bodies
         .iter()
         .map(|body| Delivery::parse(body.as_ref()))
@@ -302,7 +290,7 @@ async fn store_and_apply(
             })
         })
         .collect();
-    apply_batch(db, bus, config, uow, &batch, done).await
+    apply_batch(services, uow, &batch, done).await
 }
 
 /// A stored delivery to apply.
@@ -325,9 +313,7 @@ struct Stored<'a> {
 /// called for each once it is applied; an `Err` was recorded on its row. `Err` from here means
 /// `uow` did not commit.
 async fn apply_batch<'a>(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &'a Config,
+    services: &'a Services,
     mut uow: UnitOfWork<'a>,
     batch: &[Stored<'_>],
     mut done: impl FnMut(usize, Result<(), AppError>),
@@ -344,26 +330,22 @@ async fn apply_batch<'a>(
             mark(uow.txn(), stored.id, stored.attempts, Ok(note.as_deref())).await?;
         }
     }
-    applied.commit(uow, config).await?;
+    applied.commit(uow, services).await?;
     for stored in singles {
         done(stored.index, Ok(()));
     }
     for stored in several {
-        done(stored.index, apply_each(db, bus, config, stored).await);
+        done(stored.index, apply_each(services, stored).await);
     }
     Ok(())
 }
 
 /// Applies a stored delivery of several changes, one transaction per change, and marks it
 /// processed; if that fails, records why, and the retry loop applies it later.
-async fn apply_each(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
-    stored: &Stored<'_>,
-) -> Result<(), AppError> {
+async fn apply_each(services: &Services, stored: &Stored<'_>) -> Result<(), AppError> {
+    let db = &services.db;
     let (id, attempts) = (stored.id, stored.attempts);
-    let applied = match stored.routed.apply_each(db, bus, config).await {
+    let applied = match stored.routed.apply_each(services).await {
         Ok(note) => mark(db, id, attempts, Ok(note.as_deref())).await,
         Err(error) => Err(error),
     };
@@ -393,14 +375,9 @@ async fn store_alone(db: &DatabaseConnection, body: &[u8]) -> Result<(), AppErro
 
 /// Stores and applies a delivery as the server does, without its queue (for tools and the
 /// fuzzer). `Err` when it could not be stored, or was stored but could not be applied.
-pub async fn apply_delivery(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
-    body: &[u8],
-) -> Result<(), AppError> {
+pub async fn apply_delivery(services: &Services, body: &[u8]) -> Result<(), AppError> {
     let mut outcome = Ok(());
-    store_and_apply(db, bus, config, &[body], |_, applied| outcome = applied).await?;
+    store_and_apply(services, &[body], |_, applied| outcome = applied).await?;
     outcome
 }
 
@@ -499,12 +476,8 @@ async fn mark(
 }
 
 /// Applies a stored delivery again and marks it processed (or records why it could not be).
-pub async fn process(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
-    event_id: Uuid,
-) -> Result<(), AppError> {
+pub async fn process(services: &Services, event_id: Uuid) -> Result<(), AppError> {
+    let (db, bus) = (&services.db, &services.events);
     let Some(event) = webhook_event::Entity::find_by_id(event_id).one(db).await? else {
         return Ok(());
     };
@@ -525,10 +498,7 @@ pub async fn process(
             routed: &routed,
             stored_processed: false,
         };
-        apply_batch(db, bus, config, uow, &[stored], |_, applied| {
-            outcome = applied
-        })
-        .await
+        apply_batch(services, uow, &[stored], |_, applied| outcome = applied).await
     }
     .await;
     if let Err(error) = applied {
@@ -540,11 +510,8 @@ pub async fn process(
 
 /// Re-applies deliveries stored but never processed (a crash, a database hiccup), oldest first;
 /// gives up on one after a few tries, keeping it for inspection.
-pub async fn process_pending(
-    db: &DatabaseConnection,
-    bus: &EventBus,
-    config: &Config,
-) -> Result<(), AppError> {
+pub async fn process_pending(services: &Services) -> Result<(), AppError> {
+    let db = &services.db;
     const MAX_TRIES: i32 = 5;
     let stale = Utc::now() - chrono::Duration::seconds(5);
     let pending = webhook_event::Entity::find()
@@ -556,7 +523,7 @@ pub async fn process_pending(
         .all(db)
         .await?;
     for event in pending {
-        if let Err(error) = process(db, bus, config, event.id).await {
+        if let Err(error) = process(services, event.id).await {
             tracing::warn!(event_id = %event.id, ?error, "re-applying a webhook failed");
         }
     }

@@ -18,12 +18,12 @@ use sea_orm::{
 use super::{apply::Applied, inbound::parse_inbound};
 use crate::{
     auto_reply::{self, Inbound},
-    config::Config,
     contacts::find_or_create_contact,
     conversations::find_or_create_conversation,
     domain::Phone,
     error::AppError,
-    events::{Event, EventBus, UnitOfWork},
+    events::{Event, UnitOfWork},
+    services::Services,
     whatsapp::webhook::{ChangeValue, Message},
 };
 
@@ -43,7 +43,7 @@ pub struct Reply {
 
 impl Reply {
     /// Queues the bot's answer if its settings say so (failures are logged: see `auto_reply`).
-    pub async fn send(self, db: &sea_orm::DatabaseConnection, bus: &EventBus, config: &Config) {
+    pub async fn send(self, services: &Services) {
         let inbound = Inbound {
             message_id: self.message_id,
             wamid: &self.wamid,
@@ -52,7 +52,7 @@ impl Reply {
             contact: &self.contact,
             name: self.name.as_deref(),
         };
-        auto_reply::reply_to_inbound(db, bus, config, &self.sender, inbound, Utc::now()).await;
+        auto_reply::reply_to_inbound(services, &self.sender, inbound, Utc::now()).await;
     }
 }
 

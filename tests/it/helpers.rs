@@ -103,6 +103,8 @@ pub struct TestApp {
     pub statements: parley::db::StatementCounter,
     /// The server's running subscription executions.
     pub subscriptions: parley::graphql::SharedSubscriptions,
+    /// The server's services, to run its maintenance by hand.
+    pub services: parley::services::Services,
     pub test_db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -131,6 +133,7 @@ impl TestApp {
         let events = app.state().services.events.clone();
         let statements = app.state().statements.clone();
         let subscriptions = app.state().graphql.subscriptions.clone();
+        let services = app.state().services.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
             stopped.await.ok();
@@ -142,6 +145,7 @@ impl TestApp {
             events,
             statements,
             subscriptions,
+            services,
             test_db,
             stop: Some(stop),
             server: Some(server),

@@ -463,13 +463,9 @@ async fn a_stored_delivery_that_was_never_applied_is_applied_later() {
         MessageStatus::Pending
     );
 
-    parley::webhooks::intake::process_pending(
-        &app.db,
-        &parley::events::EventBus::default(),
-        &parley::config::Config::default(),
-    )
-    .await
-    .unwrap();
+    parley::webhooks::intake::process_pending(&app.services)
+        .await
+        .unwrap();
     assert_eq!(
         reload(&app, message.id).await.status,
         MessageStatus::Delivered

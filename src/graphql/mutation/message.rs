@@ -1,20 +1,16 @@
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use crate::{
     auth::Scope,
-    config::Config,
     domain::ContentInput,
     error::{AppError, ErrorCode},
-    events::EventBus,
     graphql::{
         guard::{RequireScope, principal},
         object::{Contact, Conversation, Message, MessageType, SendAttempt},
     },
     sending::{self, SendRequest, SenderChoice},
+    services::Services,
 };
 
 #[derive(InputObject, serde::Serialize)]
@@ -89,14 +85,7 @@ impl MessageMutation {
             idempotency_key: input.idempotency_key,
             canonical,
         };
-        let sent = sending::send(
-            ctx.data::<DatabaseConnection>()?,
-            ctx.data::<EventBus>()?,
-            ctx.data::<Arc<Config>>()?,
-            principal(ctx)?,
-            request,
-        )
-        .await?;
+        let sent = sending::send(ctx.data::<Services>()?, principal(ctx)?, request).await?;
         Ok(SendMessagePayload {
             send_attempt: SendAttempt(sent.attempt),
             message: Message(sent.message),
