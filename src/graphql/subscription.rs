@@ -145,10 +145,22 @@ impl Subscription {
         Ok(events(follower, move |published| {
             let db = db.clone();
             async move {
-                if published.sequence.is_none() {
-                    return Ok(None);
-                }
-                Ok(Some(WorkspaceEvent { published, db }))
+                // Only numbered events are the workspace's events.
+                let kind = match published.event {
+                    _ if published.sequence.is_none() => return Ok(None),
+                    Event::MessageStatusChanged { .. } => WorkspaceEventKind::MessageStatusChanged,
+                    Event::MessageReceived { .. } => WorkspaceEventKind::MessageReceived,
+                    Event::SendAttemptUpdated { .. } => WorkspaceEventKind::SendAttemptUpdated,
+                    // Outbound webhooks only: never numbered, logged or broadcast.
+                    Event::ContactCreated { .. } | Event::ConversationCreated { .. } => {
+                        return Ok(None);
+                    }
+                };
+                Ok(Some(WorkspaceEvent {
+                    published,
+                    kind,
+                    db,
+                }))
             }
         }))
     }
@@ -197,6 +209,7 @@ pub enum WorkspaceEventKind {
 /// One numbered event of the workspace; `message` or `sendAttempt` names what it is about.
 pub struct WorkspaceEvent {
     published: Arc<Published>,
+    kind: WorkspaceEventKind,
     db: DatabaseConnection,
 }
 
@@ -207,15 +220,7 @@ impl WorkspaceEvent {
     }
 
     async fn kind(&self) -> WorkspaceEventKind {
-        match self.published.event {
-            Event::MessageStatusChanged { .. } => WorkspaceEventKind::MessageStatusChanged,
-            Event::MessageReceived { .. } => WorkspaceEventKind::MessageReceived,
-            Event::SendAttemptUpdated { .. } => WorkspaceEventKind::SendAttemptUpdated,
-            // Never numbered: they reach outbound webhooks only, never the log or the bus.
-            Event::ContactCreated { .. } | Event::ConversationCreated { .. } => {
-                unreachable!("only numbered events are workspace events")
-            }
-        }
+        self.kind
     }
 
     async fn occurred_at(&self) -> DateTime<Utc> {
