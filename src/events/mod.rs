@@ -302,9 +302,10 @@ impl EventBus {
                 .await?;
         }
         // The workspace's outbound webhook endpoints hear about them in the same transaction.
-        if outbox::has_endpoints(txn, workspace_id).await? {
+        let endpoints = outbox::endpoints(txn, workspace_id).await?;
+        if !endpoints.is_empty() {
             for event in events {
-                outbox::enqueue(txn, event, occurred_at).await?;
+                outbox::enqueue(txn, &endpoints, event, occurred_at).await?;
             }
         }
         let backend = txn.get_database_backend();

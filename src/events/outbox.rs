@@ -10,37 +10,37 @@ use entity::{
     webhook_endpoint,
 };
 use sea_orm::{
-    ActiveEnum,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Event, EventKind};
 
-/// Whether the workspace has an enabled endpoint at all: most have none, and then recording an
-/// event costs nothing more than this one look.
-pub(super) async fn has_endpoints<C: ConnectionTrait>(
+/// The workspace's enabled endpoints, each with the mask of the kinds it subscribed to: one look
+/// per workspace and commit, whatever the number of events (most workspaces have none).
+pub(super) async fn endpoints<C: ConnectionTrait>(
     txn: &C,
     workspace_id: Uuid,
-) -> Result<bool, DbErr> {
-    let first: Option<Uuid> = webhook_endpoint::Entity::find_in_workspace(workspace_id)
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    webhook_endpoint::Entity::find_in_workspace(workspace_id)
         .select_only()
         .column(webhook_endpoint::Column::Id)
+        .column(webhook_endpoint::Column::EventMask)
         .filter(webhook_endpoint::Column::Enabled.eq(true))
         .into_tuple()
-        .one(txn)
-        .await?;
-    Ok(first.is_some())
+        .all(txn)
+        .await
 }
 
-/// Writes one delivery per enabled endpoint of the event's workspace subscribed to its kind, in
-/// `txn`. A numbered event occurred at `occurred_at`; a created contact or conversation when it
-/// was created. The payload's `data` is built only when some endpoint wants the event.
+/// Writes one delivery per endpoint of `endpoints` (the event's workspace's, from [`endpoints`])
+/// subscribed to its kind, in `txn`. A numbered event occurred at `occurred_at`; a created
+/// contact or conversation when it was created. The payload's `data` is built only when some
+/// endpoint wants the event.
 pub(super) async fn enqueue<C: ConnectionTrait>(
     txn: &C,
+    endpoints: &[(Uuid, i64)],
     event: &Event,
     occurred_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -51,18 +51,11 @@ pub(super) async fn enqueue<C: ConnectionTrait>(
         Event::ConversationCreated { conversation } => conversation.created_at,
         _ => occurred_at,
     };
-    let endpoints: Vec<Uuid> = webhook_endpoint::Entity::find_in_workspace(workspace_id)
-        .select_only()
-        .column(webhook_endpoint::Column::Id)
-        .filter(webhook_endpoint::Column::Enabled.eq(true))
-        .filter(
-            Expr::col(webhook_endpoint::Column::EventMask)
-                .bit_and(kind.bit())
-                .ne(0),
-        )
-        .into_tuple()
-        .all(txn)
-        .await?;
+    let endpoints: Vec<Uuid> = endpoints
+        .iter()
+        .filter(|(_, mask)| mask & kind.bit() != 0)
+        .map(|(id, _)| *id)
+        .collect();
     if endpoints.is_empty() {
         return Ok(());
     }
